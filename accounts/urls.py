@@ -1,0 +1,7 @@
+from django.urls import path
+
+from accounts import api
+
+urlpatterns = [
+    path("auth/token/", api.TokenView.as_view(), name="auth-token"),
+]

@@ -1,0 +1,36 @@
+"""The test suite. Same code paths as production; DATABASE_URL / CELERY_BROKER_URL pick PostgreSQL and Redis."""
+import os
+import tempfile
+
+from cryptography.fernet import Fernet
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import DATABASES, REST_FRAMEWORK
+
+SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+FIELD_ENCRYPTION_KEYS = [os.environ.get("TEST_FIELD_ENCRYPTION_KEY") or Fernet.generate_key().decode()]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; real hashing is Django's business
+ALLOWED_HOSTS = ["*"]
+# Concurrent test runs on one PostgreSQL server must not share a test database.
+DATABASES["default"].setdefault("TEST", {})["NAME"] = (
+    None
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    else f"test_mailbind{os.environ.get('MAILBIND_TEST_DB_SUFFIX', '')}"
+)
+REST_FRAMEWORK = {**REST_FRAMEWORK}
+STATIC_ROOT = tempfile.mkdtemp(prefix="mailbind-static-")
+WHITENOISE_USE_FINDERS = True
+# Each test session gets its own folder for the serverless broker, so runs never see each other's messages.
+if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
+    _broker_dir = tempfile.mkdtemp(prefix="mailbind-broker-")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": f"{_broker_dir}/queue",
+        "data_folder_out": f"{_broker_dir}/queue",
+        "processed_folder": f"{_broker_dir}/processed",
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,54 @@
+"""Mail passwords are encrypted at rest with MultiFernet; rotation keeps old rows readable."""
+import pytest
+from cryptography.fernet import Fernet
+from django.db import connection
+
+from mailsettings.models import MailAccount
+
+pytestmark = pytest.mark.django_db
+
+SENTINEL = "S3ntinel-Pa55word-%!"
+
+
+def make_account(owner):
+    return MailAccount.objects.create(
+        owner=owner, organization=owner.organization, address="s@acme.test", address_normalized="s@acme.test",
+        incoming_host="imap.acme.test", incoming_port=993, incoming_security="ssl", incoming_username="s@acme.test",
+        incoming_password=SENTINEL, smtp_host="smtp.acme.test", smtp_port=465, smtp_security="ssl",
+    )
+
+
+def raw_row(pk):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM mailsettings_mailaccount WHERE id = %s", [pk])
+        return " ".join(str(v) for v in cursor.fetchone())
+
+
+def test_a_password_round_trips_but_a_raw_sql_read_shows_no_plaintext(user_s):
+    account = make_account(user_s)
+    assert MailAccount.objects.get(pk=account.pk).incoming_password == SENTINEL
+    assert SENTINEL not in raw_row(account.pk)
+
+
+def test_rotation_to_a_new_key_keeps_old_rows_readable_and_reencrypts_them(user_s, settings):
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    account = make_account(user_s)
+    before = raw_row(account.pk)
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+    reread = MailAccount.objects.get(pk=account.pk)
+    assert reread.incoming_password == SENTINEL
+    reread.save()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]
+    assert MailAccount.objects.get(pk=account.pk).incoming_password == SENTINEL
+    assert raw_row(account.pk) != before
+
+
+def test_a_row_encrypted_under_a_removed_key_fails_without_showing_the_ciphertext(user_s, settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    account = make_account(user_s)
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    with pytest.raises(ImproperlyConfigured) as exc:
+        MailAccount.objects.get(pk=account.pk)
+    assert "gAAAA" not in str(exc.value)
