@@ -7,6 +7,8 @@ from config import health
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("locks.urls")),
+    path("", include("mailsettings.urls")),
+    path("", include("diagnostics.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
