@@ -192,6 +192,8 @@ DIAGNOSTICS_EXTRA_PORTS = [int(p) for p in env_list("DIAGNOSTICS_EXTRA_PORTS")]
 DIAGNOSTICS_RECHECK_INTERVAL = env_int("DIAGNOSTICS_RECHECK_INTERVAL", 6 * 3600)
 DIAGNOSTICS_STALE_AFTER = env_int("DIAGNOSTICS_STALE_AFTER", 300)
 DNS_TIMEOUT = env_float("DNS_TIMEOUT", 2.0)
+# Nameservers for MX lookups and diagnostics ("10.0.0.53", "127.0.0.1:5353", "[::1]:53"); empty: the system's.
+DNS_NAMESERVERS = env_list("DNS_NAMESERVERS")
 
 # --- Logging: to the console; nothing here ever formats a secret ------------------------------------------------
 LOGGING = {

@@ -34,3 +34,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# No test may ask the machine's resolver (it is not on loopback): a closed loopback port fails at once instead.
+# Tests that need DNS start tests/servers/dns_server.py and point DNS_NAMESERVERS at it.
+DNS_NAMESERVERS = ["127.0.0.1:9"]
