@@ -1,0 +1,243 @@
+"""Debian's Dovecot 2.3 as a real IMAP + POP3 server on loopback (recipe: shared/recipes/TESTING.md).
+
+alice@example.test has INBOX (with messages) and Sent (special-use \\Sent); bob@example.test has only INBOX.
+Sent is declared with special_use but without `auto = create`, so it exists only where its folder does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.servers.certs import CertBundle
+from tests.servers.ports import LOOPBACK, ServerUnavailable, free_ports, wait_for_port
+
+ALICE = "alice@example.test"
+BOB = "bob@example.test"
+ALICE_INBOX_MESSAGES = 2
+ALICE_SENT_MESSAGES = 1
+
+
+@dataclass(frozen=True)
+class DovecotServer:
+    host: str
+    imap_port: int  # plain, STARTTLS offered
+    imaps_port: int  # implicit TLS
+    pop3_port: int  # plain, STLS offered
+    pop3s_port: int  # implicit TLS
+    ca_file: Path
+    users: dict[str, str] = field(repr=False)  # address -> password
+    log_file: Path = field(default=Path(), compare=False)
+
+
+def dovecot_binaries() -> tuple[str, str]:
+    """Paths of `dovecot` and `doveadm`; ServerUnavailable when missing or when not root."""
+    dovecot = shutil.which("dovecot") or ("/usr/sbin/dovecot" if os.path.exists("/usr/sbin/dovecot") else None)
+    doveadm = shutil.which("doveadm") or ("/usr/bin/doveadm" if os.path.exists("/usr/bin/doveadm") else None)
+    if not dovecot or not doveadm:
+        raise ServerUnavailable("dovecot is not installed (apt-get install -y dovecot-imapd dovecot-pop3d)")
+    if os.geteuid() != 0:
+        raise ServerUnavailable("dovecot's master process must start as root")
+    return dovecot, doveadm
+
+
+def _message(*, subject: str, sender: str, to: str, number: int) -> bytes:
+    return (
+        f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
+        f"Date: Mon, 1 Jan 2024 10:0{number}:00 +0000\r\n"
+        f"Message-ID: <test-{number}-{secrets.token_hex(4)}@example.test>\r\n\r\n"
+        f"Test message {number}.\r\n"
+    ).encode()
+
+
+def _make_maildir(root: Path, *, folders: dict[str, list[bytes]]) -> None:
+    """Maildir++ layout: INBOX is the root, other folders are `.Name` beside cur/new/tmp."""
+    for folder, messages in folders.items():
+        base = root if folder == "INBOX" else root / f".{folder}"
+        for sub in ("cur", "new", "tmp"):
+            (base / sub).mkdir(parents=True, exist_ok=True)
+        for index, blob in enumerate(messages):
+            (base / "cur" / f"{1700000000 + index}.M{index}P1.test:2,S").write_bytes(blob)
+    (root / "subscriptions").write_text("".join(f"{f}\n" for f in folders if f != "INBOX"))
+
+
+def _config(*, tmp: Path, ports: dict[str, int], cert_chain: Path, key: Path) -> str:
+    # Each "{" must end its line: Dovecot 2.3 rejects one-line blocks. anvil-auth-penalty mode 0 turns off
+    # the per-IP penalty that would otherwise delay every login after a failed one by up to 15 s.
+    return f"""\
+protocols = imap pop3
+listen = {LOOPBACK}
+base_dir = {tmp}/run
+state_dir = {tmp}/run
+log_path = {tmp}/dovecot.log
+ssl = yes
+ssl_cert = <{cert_chain}
+ssl_key = <{key}
+auth_mechanisms = plain login
+disable_plaintext_auth = no
+auth_failure_delay = 0
+mail_location = maildir:~/Maildir
+default_internal_user = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+mail_privileged_group =
+namespace inbox {{
+  inbox = yes
+  mailbox Sent {{
+    special_use = \\Sent
+  }}
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {tmp}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {tmp}/users
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    port = {ports["imap"]}
+  }}
+  inet_listener imaps {{
+    port = {ports["imaps"]}
+    ssl = yes
+  }}
+}}
+service pop3-login {{
+  chroot =
+  inet_listener pop3 {{
+    port = {ports["pop3"]}
+  }}
+  inet_listener pop3s {{
+    port = {ports["pop3s"]}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  chroot =
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+"""
+
+
+def _prepare(tmp: Path, *, users: dict[str, str], certs: CertBundle, ports: dict[str, int]) -> Path:
+    tmp.chmod(0o755)  # mail processes run as the dovecot user and must traverse it
+    (tmp / "run").mkdir()
+    mail_user = pwd.getpwnam("dovecot")
+    lines = []
+    for address, password in users.items():
+        if ":" in password or "\n" in password:
+            raise ValueError("passwd-file passwords cannot contain ':' or newlines")
+        home = tmp / "mail" / address.split("@")[0]
+        home.mkdir(parents=True)
+        lines.append(f"{address}:{{PLAIN}}{password}:{mail_user.pw_uid}:{mail_user.pw_gid}::{home}\n")
+    _make_maildir(
+        tmp / "mail" / "alice" / "Maildir",
+        folders={
+            "INBOX": [
+                _message(subject=f"Hello {n}", sender=BOB, to=ALICE, number=n) for n in range(ALICE_INBOX_MESSAGES)
+            ],
+            "Sent": [_message(subject="Sent by alice", sender=ALICE, to=BOB, number=9)],
+        },
+    )
+    _make_maildir(tmp / "mail" / "bob" / "Maildir", folders={"INBOX": []})
+    for path in [tmp / "mail", *(tmp / "mail").rglob("*")]:
+        os.chown(path, mail_user.pw_uid, mail_user.pw_gid)
+    users_file = tmp / "users"
+    users_file.write_text("".join(lines))
+    users_file.chmod(0o644)
+    config = tmp / "dovecot.conf"
+    config.write_text(
+        _config(tmp=tmp, ports=ports, cert_chain=certs.localhost.cert_chain_pem, key=certs.localhost.key_pem)
+    )
+    return config
+
+
+def _master_pid(tmp: Path) -> int | None:
+    try:
+        return int((tmp / "run" / "master.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _stop(doveadm: str, *, config: Path, tmp: Path) -> None:
+    pid = _master_pid(tmp)
+    subprocess.run([doveadm, "-c", str(config), "stop"], capture_output=True, timeout=15, check=False)
+    if pid is None:
+        return
+    deadline = time.monotonic() + 10
+    while _pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _pid_alive(pid):  # doveadm stop failed: end the master we started, by its pid
+        os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def running_dovecot(*, certs: CertBundle, users: dict[str, str] | None = None) -> Iterator[DovecotServer]:
+    """Start Dovecot on four free loopback ports; stop it and delete its files on exit.
+
+    `users` maps ALICE and BOB to passwords (random ones when omitted). Raises ServerUnavailable
+    when dovecot is not installed or we are not root.
+    """
+    dovecot, doveadm = dovecot_binaries()
+    users = users or {ALICE: f"alice-{secrets.token_urlsafe(9)}", BOB: f"bob-{secrets.token_urlsafe(9)}"}
+    if set(users) != {ALICE, BOB}:
+        raise ValueError(f"users must be exactly {ALICE} and {BOB}")
+    ports = dict(zip(("imap", "imaps", "pop3", "pop3s"), free_ports(4), strict=True))
+    # Short path: Dovecot's unix sockets live in base_dir and paths are limited to 108 bytes.
+    tmp = Path(tempfile.mkdtemp(prefix="dc", dir="/tmp"))
+    config = _prepare(tmp, users=users, certs=certs, ports=ports)
+    log_file = tmp / "dovecot.log"
+    try:
+        # The daemon keeps inherited descriptors open: give it files, not pipes, or run() waits forever.
+        startup_log = tmp / "startup.log"
+        with startup_log.open("wb") as out:
+            started = subprocess.run(
+                [dovecot, "-c", str(config)], stdin=subprocess.DEVNULL, stdout=out, stderr=out, timeout=30, check=False
+            )
+        if started.returncode != 0:
+            raise RuntimeError(f"dovecot did not start: {startup_log.read_text(errors='replace').strip()}")
+
+        def alive() -> None:
+            pid = _master_pid(tmp)
+            if pid is not None and not _pid_alive(pid):
+                log = log_file.read_text(errors="replace") if log_file.exists() else ""
+                raise RuntimeError(f"dovecot exited during startup; log:\n{log[-2000:]}")
+
+        for port in ports.values():
+            wait_for_port(port, alive=alive)
+        yield DovecotServer(
+            host=LOOPBACK,
+            imap_port=ports["imap"],
+            imaps_port=ports["imaps"],
+            pop3_port=ports["pop3"],
+            pop3s_port=ports["pop3s"],
+            ca_file=certs.ca_pem,
+            users=dict(users),
+            log_file=log_file,
+        )
+    finally:
+        _stop(doveadm, config=config, tmp=tmp)
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,272 @@
+"""Self-tests of the test-server harness: each server answers as tests/servers/README.md promises."""
+
+from __future__ import annotations
+
+import imaplib
+import poplib
+import smtplib
+import socket
+import ssl
+import time
+
+import pytest
+
+from tests.servers import scripted as s
+from tests.servers.dovecot import ALICE, ALICE_INBOX_MESSAGES, BOB
+from tests.servers.smtp import APP_PASSWORD_USER, SMTP_USER
+
+
+def _imaps(port: int, test_ca) -> imaplib.IMAP4_SSL:
+    return imaplib.IMAP4_SSL("localhost", port, ssl_context=test_ca.client_context(), timeout=5)
+
+
+# --- Dovecot ------------------------------------------------------------------------------------------
+def test_dovecot_logs_alice_in_over_imaps_and_lists_sent_with_special_use(dovecot, test_ca):
+    client = _imaps(dovecot.imaps_port, test_ca)
+    client.login(ALICE, dovecot.users[ALICE])
+    _, mailboxes = client.list()
+    _, count = client.select("INBOX", readonly=True)
+    client.logout()
+    assert any(b"\\Sent" in line and line.endswith(b" Sent") for line in mailboxes)
+    assert int(count[0]) == ALICE_INBOX_MESSAGES
+
+
+def test_dovecot_gives_bob_an_inbox_and_no_sent_folder(dovecot, test_ca):
+    client = _imaps(dovecot.imaps_port, test_ca)
+    client.login(BOB, dovecot.users[BOB])
+    _, mailboxes = client.list()
+    client.logout()
+    assert [line.rsplit(b" ", 1)[-1] for line in mailboxes] == [b"INBOX"]
+
+
+def test_dovecot_refuses_a_wrong_password_after_starttls(dovecot, test_ca):
+    client = imaplib.IMAP4(dovecot.host, dovecot.imap_port, timeout=5)
+    assert "STARTTLS" in client.capabilities
+    client.starttls(ssl_context=test_ca.client_context())
+    with pytest.raises(imaplib.IMAP4.error, match=r"AUTHENTICATIONFAILED"):
+        client.login(ALICE, "not-the-password")
+    client.logout()
+
+
+def test_dovecot_logs_alice_in_over_pop3s_and_counts_her_messages(dovecot, test_ca):
+    client = poplib.POP3_SSL("localhost", dovecot.pop3s_port, context=test_ca.client_context(), timeout=5)
+    client.user(ALICE)
+    client.pass_(dovecot.users[ALICE])
+    count, _size = client.stat()
+    client.quit()
+    assert count == ALICE_INBOX_MESSAGES
+
+
+def test_dovecot_pop3_offers_stls_and_answers_a_bad_password_with_the_auth_code(dovecot, test_ca):
+    client = poplib.POP3(dovecot.host, dovecot.pop3_port, timeout=5)
+    assert "STLS" in client.capa()
+    client.stls(context=test_ca.client_context())
+    client.user(BOB)
+    with pytest.raises(poplib.error_proto, match=r"\[AUTH\]"):
+        client.pass_("not-the-password")
+    client.quit()
+
+
+# --- aiosmtpd -----------------------------------------------------------------------------------------
+def _smtp_starttls(server, test_ca) -> smtplib.SMTP:
+    client = smtplib.SMTP(server.host, server.port, timeout=5)
+    client.ehlo()
+    assert not client.has_extn("auth")  # AUTH appears only once TLS is up
+    client.starttls(context=test_ca.client_context())  # the cert names 127.0.0.1 too
+    client.ehlo()
+    return client
+
+
+def test_smtp_starttls_accepts_the_known_user_and_keeps_the_message(smtp_starttls, test_ca):
+    client = _smtp_starttls(smtp_starttls, test_ca)
+    client.login(SMTP_USER, smtp_starttls.users[SMTP_USER])
+    client.sendmail(SMTP_USER, ["bob@example.test"], b"Subject: probe\r\n\r\nhello\r\n")
+    client.quit()
+    assert smtp_starttls.messages[-1].rcpt_tos == ("bob@example.test",)
+
+
+@pytest.mark.parametrize(
+    ("user", "code", "text"),
+    [(SMTP_USER, 535, b"5.7.8 Username and Password not accepted"), (APP_PASSWORD_USER, 534, b"5.7.9")],
+)
+def test_smtp_starttls_refuses_bad_credentials_and_the_app_password_user(smtp_starttls, test_ca, user, code, text):
+    client = _smtp_starttls(smtp_starttls, test_ca)
+    with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+        client.login(user, "wrong-password")
+    client.close()
+    assert refused.value.smtp_code == code
+    assert refused.value.smtp_error.startswith(text)
+
+
+def test_smtp_implicit_tls_offers_auth_and_answers_good_bad_and_534(smtp_implicit, test_ca):
+    client = smtplib.SMTP_SSL("localhost", smtp_implicit.port, context=test_ca.client_context(), timeout=5)
+    client.ehlo()
+    assert client.has_extn("auth")
+    with pytest.raises(smtplib.SMTPAuthenticationError) as bad:
+        client.login(SMTP_USER, "wrong-password")
+    with pytest.raises(smtplib.SMTPAuthenticationError) as app_password:
+        client.login(APP_PASSWORD_USER, "anything")
+    code, _ = client.login(SMTP_USER, smtp_implicit.users[SMTP_USER])
+    client.quit()
+    assert (bad.value.smtp_code, app_password.value.smtp_code, code) == (535, 534, 235)
+
+
+# --- pymap --------------------------------------------------------------------------------------------
+def test_pymap_refuses_login_before_starttls_and_accepts_it_after(pymap_imap, test_ca):
+    ((user, password),) = pymap_imap.users.items()
+    plain = imaplib.IMAP4(pymap_imap.host, pymap_imap.port, timeout=5)
+    assert "LOGINDISABLED" in plain.capabilities
+    with pytest.raises(imaplib.IMAP4.error, match="LOGIN is disabled"):
+        plain.login(user, password)
+    plain.logout()
+    secured = imaplib.IMAP4(pymap_imap.host, pymap_imap.port, timeout=5)
+    secured.starttls(ssl_context=test_ca.client_context())
+    status, _ = secured.login(user, password)
+    secured.logout()
+    assert status == "OK"
+
+
+# --- scripted servers ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("variant", ["app_password", "web_login", "invalid_credentials"])
+def test_scripted_gmail_greets_as_gimap_and_refuses_login_with_its_line(scripted_server, test_ca, variant):
+    server = scripted_server(s.imap_gmail(variant), tls="implicit")
+    client = _imaps(server.port, test_ca)
+    with pytest.raises(imaplib.IMAP4.error) as refused:
+        client.login("someone@gmail.test", "password")
+    assert client.welcome == s.GMAIL_GREETING.encode()
+    assert str(refused.value) == repr(s.GMAIL_REPLIES[variant].removeprefix("NO ").encode())
+
+
+def _tagged_reply(server, command: bytes, *, tls_context: ssl.SSLContext | None = None) -> bytes:
+    """Send one raw IMAP command with tag `a` and return the tagged reply line."""
+    with socket.create_connection(server.address, timeout=5) as raw:
+        sock = tls_context.wrap_socket(raw, server_hostname="localhost") if tls_context else raw
+        reader = sock.makefile("rb")
+        reader.readline()
+        sock.sendall(b"a " + command + b"\r\n")
+        while not (line := reader.readline()).startswith(b"a "):
+            pass
+        return line.rstrip(b"\r\n")
+
+
+def test_scripted_gmail_echoes_the_client_tag(scripted_server, test_ca):
+    server = scripted_server(s.imap_gmail("app_password"), tls="implicit")
+    line = _tagged_reply(server, b'LOGIN "u" "p"', tls_context=test_ca.client_context())
+    assert line == b"a " + s.GMAIL_APP_PASSWORD.encode()
+
+
+def test_scripted_exchange_refuses_login_without_a_response_code(scripted_server):
+    server = scripted_server(s.imap_exchange())
+    assert _tagged_reply(server, b"LOGIN u p") == b"a NO LOGIN failed."
+
+
+@pytest.mark.parametrize("code", ["UNAVAILABLE", "CONTACTADMIN"])
+def test_scripted_imap_answers_login_with_the_chosen_rfc5530_code(scripted_server, code):
+    server = scripted_server(s.imap_login_code(code))
+    assert _tagged_reply(server, b"LOGIN u p").startswith(f"a NO [{code}] ".encode())
+
+
+@pytest.mark.parametrize(
+    ("variant", "text"),
+    [("basic_auth_disabled", b"5.7.139 Authentication unsuccessful, basic"), ("auth_unsuccessful", b"5.7.3 ")],
+)
+def test_scripted_microsoft365_offers_auth_after_starttls_and_refuses_it(scripted_server, test_ca, variant, text):
+    server = scripted_server(s.smtp_microsoft365(variant), tls="starttls")
+    client = smtplib.SMTP(server.host, server.port, timeout=5)
+    client.ehlo()
+    assert not client.has_extn("auth")
+    client.starttls(context=test_ca.client_context())
+    client.ehlo()
+    assert client.esmtp_features["auth"].split() == ["LOGIN", "PLAIN"]
+    with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+        client.login("user@contoso.test", "password")
+    client.close()
+    assert refused.value.smtp_code == 535
+    assert refused.value.smtp_error.startswith(text)
+
+
+def test_scripted_servers_drop_the_connection_during_authentication(scripted_server):
+    imap_server = scripted_server(s.drop_during_auth("imap"))
+    imap_client = imaplib.IMAP4(imap_server.host, imap_server.port, timeout=5)
+    with pytest.raises(imaplib.IMAP4.abort):
+        imap_client.login("u", "p")
+    pop_server = scripted_server(s.drop_during_auth("pop3"))
+    pop_client = poplib.POP3(pop_server.host, pop_server.port, timeout=5)
+    pop_client.user("u")
+    with pytest.raises(poplib.error_proto, match="EOF"):
+        pop_client.pass_("p")
+    smtp_server = scripted_server(s.drop_during_auth("smtp"))
+    smtp_client = smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=5)
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        smtp_client.login("u", "p")
+
+
+def test_black_hole_makes_a_connect_time_out(black_hole):
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        socket.create_connection(black_hole.address, timeout=1)
+    assert time.monotonic() - started >= 0.9
+
+
+def test_scripted_huge_banner_sends_ten_megabytes_without_a_line_end(scripted_server):
+    server = scripted_server(s.huge_banner())
+    received = 0
+    with socket.create_connection(server.address, timeout=5) as client:
+        while received < 10 * 1024 * 1024:
+            chunk = client.recv(1 << 20)
+            assert chunk and b"\n" not in chunk
+            received += len(chunk)
+
+
+def test_scripted_drip_sends_one_byte_per_interval(scripted_server):
+    server = scripted_server(s.drip(interval=0.2))
+    with socket.create_connection(server.address, timeout=5) as client:
+        started = time.monotonic()
+        assert client.recv(10) == b"*"
+        assert client.recv(10) == b"*"
+    assert time.monotonic() - started >= 0.15
+
+
+@pytest.mark.parametrize(("cert", "verify_code"), [("expired", 10), ("wrong_name", 62)])
+def test_scripted_imaps_with_a_bad_certificate_fails_verification(scripted_server, test_ca, cert, verify_code):
+    server = scripted_server(s.imap(), tls="implicit", cert=cert)
+    with pytest.raises(ssl.SSLCertVerificationError) as failed:
+        _imaps(server.port, test_ca)
+    assert failed.value.verify_code == verify_code  # 10: expired; 62: hostname mismatch
+
+
+def test_scripted_wrong_protocol_server_greets_like_smtp(scripted_server):
+    server = scripted_server(s.wrong_protocol_smtp())
+    with socket.create_connection(server.address, timeout=5) as client:
+        assert client.makefile("rb").readline().startswith(b"220 ")
+    with pytest.raises(imaplib.IMAP4.error):
+        imaplib.IMAP4(server.host, server.port, timeout=5)
+
+
+def test_scripted_pop3_answers_pass_with_per_user_response_codes(scripted_server):
+    replies = {"busy@example.test": s.POP3_IN_USE, "down@example.test": s.POP3_SYS_TEMP}
+    server = scripted_server(s.pop3(pass_replies=replies))
+    seen = {}
+    for user in [*replies, "other@example.test"]:
+        client = poplib.POP3(server.host, server.port, timeout=5)
+        assert "RESP-CODES" in client.capa()
+        client.user(user)
+        with pytest.raises(poplib.error_proto) as refused:
+            client.pass_("p")
+        client.quit()
+        seen[user] = refused.value.args[0].decode()
+    assert seen == {**replies, "other@example.test": s.POP3_AUTH_FAILED}
+
+
+def test_scripted_server_stops_promptly_with_clients_still_connected():
+    server = s.ScriptedServer(s.drip(interval=0.05)).start()
+    clients = [socket.create_connection(server.address, timeout=5) for _ in range(3)]
+    clients[0].recv(1)
+    started = time.monotonic()
+    server.stop()
+    elapsed = time.monotonic() - started
+    for client in clients:
+        client.close()
+    assert elapsed < 2
+    assert server.threads_alive() == 0
+    assert not server.errors
