@@ -86,15 +86,11 @@ def _precheck(text: str) -> None:
     if not text:
         raise AddressError(_("Enter an email address, like name@example.com."))
     if "<" in text or ">" in text:
-        raise AddressError(
-            _('Enter only the address itself, like name@example.com, without a name or "<" and ">".')
-        )
+        raise AddressError(_('Enter only the address itself, like name@example.com, without a name or "<" and ">".'))
     if any(ch.isspace() for ch in text):
         raise AddressError(_("An email address cannot contain spaces. Check for a typing mistake."))
     if "@" not in text:
-        raise AddressError(
-            _('An email address needs an "@" between the name and the domain, like name@example.com.')
-        )
+        raise AddressError(_('An email address needs an "@" between the name and the domain, like name@example.com.'))
     if text.count("@") > 1:
         raise AddressError(_('An email address has exactly one "@". Check for a typing mistake.'))
     local, domain = text.rsplit("@", 1)
@@ -106,7 +102,7 @@ def _precheck(text: str) -> None:
 
 # email-validator's reason (English, not a stable API) → our sentence; first match wins, so order matters.
 _REASONS = (
-    ("special-use or reserved", _('This domain is reserved and cannot receive mail. Check the domain.')),
+    ("special-use or reserved", _("This domain is reserved and cannot receive mail. Check the domain.")),
     ("should have a period", _('The domain after "@" is incomplete; it looks like example.com. Check it.')),
     ("two periods in a row", _("An email address cannot have two dots in a row. Check for a typo.")),
     ("period immediately before", _('The part before the "@" cannot end with a dot. Remove the dot.')),

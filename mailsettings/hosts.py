@@ -62,9 +62,7 @@ def normalize_host(value: str) -> str:
     if any(ch.isspace() for ch in host):
         raise HostError(_("A server name cannot contain spaces. Check for a typing mistake."))
     if "/" in host or "@" in host:
-        raise HostError(
-            _("Enter only the server name (like imap.example.com), not an address, a path or a link.")
-        )
+        raise HostError(_("Enter only the server name (like imap.example.com), not an address, a path or a link."))
 
     literal = _ip_literal(host)
     if literal is not None:
@@ -140,9 +138,7 @@ def _label_too_long() -> HostError:
 
 def _check_label(label: str) -> None:
     if not label:
-        raise HostError(
-            _("A server name cannot have empty parts: check for two dots in a row or a leading dot.")
-        )
+        raise HostError(_("A server name cannot have empty parts: check for two dots in a row or a leading dot."))
     if len(label) > MAX_LABEL_LENGTH:
         raise _label_too_long()
     if not _LDH_LABEL.match(label):
@@ -160,6 +156,4 @@ def _check_label(label: str) -> None:
             else:  # pragma: no cover
                 label.encode("ascii").decode("idna")
         except (UnicodeError, ValueError) as exc:
-            raise HostError(
-                _("This server name has an xn-- part that is not a valid international name.")
-            ) from exc
+            raise HostError(_("This server name has an xn-- part that is not a valid international name.")) from exc
