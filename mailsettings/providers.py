@@ -8,7 +8,6 @@ is part of the answer (a note), never an exception: the person is filling in a f
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,9 +33,7 @@ from mailsettings.provider_table import (
     Provider,
     ServerSettings,
 )
-
-DNS_LIFETIME = 2.0  # seconds for the whole MX lookup: the person is waiting on a form
-DNS_TIMEOUT = 1.0  # per nameserver try, so a second nameserver gets a chance within the lifetime
+from mailsettings.resolvers import resolver_from_settings
 
 # MX answers live in Django's cache. A found MX set changes rarely; "no such domain" may be a typo fixed a
 # minute later; a timeout or SERVFAIL is transient and is kept only long enough to stop hammering a sick server.
@@ -331,20 +328,10 @@ def provider_saves_sent_mail(provider: Provider | str | None) -> bool:
 
 # --- MX lookups -------------------------------------------------------------------------------------------
 
-_default_resolver: dns.resolver.Resolver | None = None
-_default_resolver_lock = threading.Lock()
-
 
 def default_resolver() -> dns.resolver.Resolver:
-    """The system's resolver (/etc/resolv.conf) with short deadlines; built once, on first use."""
-    global _default_resolver
-    with _default_resolver_lock:
-        if _default_resolver is None:
-            resolver = dns.resolver.Resolver()
-            resolver.lifetime = DNS_LIFETIME
-            resolver.timeout = DNS_TIMEOUT
-            _default_resolver = resolver
-        return _default_resolver
+    """The service's resolver (settings DNS_NAMESERVERS / DNS_TIMEOUT), built per lookup so settings apply."""
+    return resolver_from_settings()
 
 
 def _cache_key(domain: str) -> str:

@@ -12,7 +12,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from mailsettings.addresses import AddressError
 from mailsettings.provider_table import PROVIDERS, SECURITY_VALUES
 from mailsettings.providers import (
-    DNS_LIFETIME,
     MX_NXDOMAIN,
     MX_OK,
     MX_TIMEOUT,
@@ -274,8 +273,21 @@ def test_one_name_that_is_dropped_times_out_while_others_answer(dns_server):
     assert lookup_mx("initech.example", resolver=resolver).status == MX_OK
 
 
-def test_the_default_resolver_has_a_short_lifetime_and_is_never_queried_here():
-    assert default_resolver().lifetime == DNS_LIFETIME <= 2.0
+def test_the_default_resolver_follows_the_dns_settings(settings):
+    settings.DNS_NAMESERVERS = ["127.0.0.1:9"]
+    settings.DNS_TIMEOUT = 2.0
+    resolver = default_resolver()
+    assert resolver.lifetime == 2.0
+    assert [(ns.address, ns.port) for ns in resolver.nameservers] == [("127.0.0.1", 9)]
+
+
+def test_without_an_injected_resolver_it_asks_the_nameservers_from_settings(settings, dns_server):
+    settings.DNS_NAMESERVERS = [f"127.0.0.1:{dns_server.port}"]
+
+    detection = detect_provider("cfo@globex-m365.example")
+
+    assert detection.provider.id == "microsoft_365"
+    assert dns_server.queries == [("globex-m365.example", "MX", "udp")]
 
 
 # --- the MX cache ------------------------------------------------------------------------------------------
