@@ -1,0 +1,155 @@
+"""Pure advice: a code -> what it means for the user and what to do, tied to a troubleshooting scenario.
+
+Scenarios (see the seed's T1-T9): T1 cannot connect, T2 cannot authenticate, T3 connection closed during
+authentication, T4 sending fails, T5 missing mails / folders, T8 every mail twice. T6, T7 and T9 are about
+bindings and locks, not about servers, so no diagnostic code leads there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from diagnostics.probes.results import Code
+
+
+@dataclass(frozen=True)
+class Advice:
+    code: Code
+    scenario: str | None  # "T1".."T9" or None
+    title: Promise  # lazy: rendered in the reader's language
+    steps: tuple[Promise, ...]
+
+
+_CHECK_OTHER_CLIENT = _("Try the same server, port and security in another mail program; if it fails there too, "
+                        "contact your mail provider or IT department.")
+
+_ADVICE: dict[Code, Advice] = {
+    Code.OK: Advice(Code.OK, None, _("Everything checked out"), (
+        _("No action is needed."),
+    )),
+    Code.TARGET_NOT_ALLOWED: Advice(Code.TARGET_NOT_ALLOWED, None, _("This server address cannot be tested"), (
+        _("The server name points to a private or reserved network address, which this service does not "
+          "connect to."),
+        _("Check that the server name is the public name your provider gives, not an internal one."),
+        _("If your organization runs its own mail server, ask the service operator to allow its network."),
+    )),
+    Code.DNS_NOT_FOUND: Advice(Code.DNS_NOT_FOUND, "T1", _("The server name does not exist"), (
+        _("Check the spelling of the server name (for example imap.example.com), with no spaces or "
+          "\"http://\" in front."),
+        _("Look up the exact server names in your mail provider's help pages."),
+    )),
+    Code.PORT_CLOSED: Advice(Code.PORT_CLOSED, "T1", _("The server refused the connection on this port"), (
+        _("Check the port: incoming IMAP uses 993 (SSL/TLS) or 143 (STARTTLS); POP3 uses 995 or 110; outgoing "
+          "SMTP uses 465 (SSL/TLS), 587 (STARTTLS) or 25."),
+        _("Check that the server name belongs to your mail provider."),
+        _CHECK_OTHER_CLIENT,
+    )),
+    Code.PORT_FILTERED: Advice(Code.PORT_FILTERED, "T1", _("The server did not answer on this port"), (
+        _("The port may be blocked by a firewall, or the server may be down."),
+        _("Check the port and the server name against your provider's settings."),
+        _CHECK_OTHER_CLIENT,
+    )),
+    Code.WRONG_PROTOCOL: Advice(Code.WRONG_PROTOCOL, "T1", _("Another kind of server answers on this port"), (
+        _("The port belongs to a different service (for example an outgoing mail port set as the incoming "
+          "one). Use the port your provider gives for this protocol."),
+        _("Check that IMAP, POP3 and SMTP settings are not swapped."),
+    )),
+    Code.TLS_HANDSHAKE_FAILED: Advice(Code.TLS_HANDSHAKE_FAILED, "T1", _("A secure connection could not be set up"), (
+        _("Check the security setting: SSL/TLS goes with ports 993, 995 and 465; STARTTLS with 143, 110 and 587."),
+        _("If the settings are right, the server may only offer outdated encryption: contact your provider."),
+    )),
+    Code.TLS_CERTIFICATE_INVALID: Advice(Code.TLS_CERTIFICATE_INVALID, "T1",
+                                         _("The server's certificate is not valid"), (
+        _("The details say why: expired, not issued for this server name, or not from a trusted authority."),
+        _("Use the server name written in the certificate or in your provider's help, not an alias or an IP "
+          "address."),
+        _("If the certificate has expired, the server's administrator must renew it."),
+    )),
+    Code.STARTTLS_UNAVAILABLE: Advice(Code.STARTTLS_UNAVAILABLE, "T1",
+                                      _("The server does not offer STARTTLS on this port"), (
+        _("Choose SSL/TLS with the matching port (993, 995 or 465) if your provider supports it."),
+        _("Otherwise check the port: STARTTLS is usually offered on 143, 110 and 587."),
+    )),
+    Code.PLAINTEXT_LOGIN_REFUSED: Advice(Code.PLAINTEXT_LOGIN_REFUSED, "T1",
+                                         _("The server refuses to log in without encryption"), (
+        _("Turn on SSL/TLS or STARTTLS in the security setting, with the matching port."),
+    )),
+    Code.AUTH_INVALID_CREDENTIALS: Advice(Code.AUTH_INVALID_CREDENTIALS, "T2",
+                                          _("The user name or password was not accepted"), (
+        _("Type the password by hand: a browser may have filled in an old one."),
+        _("Check that the user name is the full address if your provider asks for it."),
+        _("If it still fails, check whether the provider has locked or expired the password."),
+    )),
+    Code.AUTH_APP_PASSWORD_REQUIRED: Advice(Code.AUTH_APP_PASSWORD_REQUIRED, "T2",
+                                            _("Your provider requires an app password"), (
+        _("Two-step verification is on for this account, so the normal password is not accepted by mail "
+          "programs."),
+        _("Create an app-specific password in your provider's account security settings."),
+        _("Paste that app password here instead of your normal password."),
+    )),
+    Code.AUTH_WEB_LOGIN_REQUIRED: Advice(Code.AUTH_WEB_LOGIN_REQUIRED, "T2",
+                                         _("Your provider wants you to sign in on its website first"), (
+        _("Sign in to your mail in a web browser and confirm any security prompt shown there."),
+        _("Then run this check again; if two-step verification is on, use an app password."),
+    )),
+    Code.AUTH_BASIC_AUTH_DISABLED: Advice(Code.AUTH_BASIC_AUTH_DISABLED, "T2",
+                                          _("Password sign-in is turned off for this mailbox"), (
+        _("The provider (for example Microsoft 365) has disabled sign-in with a password for mail programs."),
+        _("Ask your mail administrator to allow authenticated IMAP/POP and SMTP for this mailbox, or to "
+          "provide an app password."),
+    )),
+    Code.DISCONNECTED_DURING_AUTH: Advice(Code.DISCONNECTED_DURING_AUTH, "T3",
+                                          _("The server closed the connection while logging in"), (
+        _("This usually means the server details belong to another provider or the port or security setting "
+          "is wrong."),
+        _("Compare the server names with the ones your address's provider publishes and correct them."),
+    )),
+    Code.SMTP_AUTH_FAILED: Advice(Code.SMTP_AUTH_FAILED, "T4", _("The outgoing server rejected the password"), (
+        _("The outgoing (SMTP) password is wrong or has expired."),
+        _("Enter the current password; if it changed, update it for both the incoming and the outgoing "
+          "server at once."),
+    )),
+    Code.FOLDER_MISSING: Advice(Code.FOLDER_MISSING, "T5", _("A mail folder was not found on the server"), (
+        _("Only the Inbox and the Sent folder on the server are synchronized."),
+        _("Mail kept in folders of a desktop program exists only on that computer: move it to the server's "
+          "Inbox or Sent folder from that program."),
+        _("If the Sent folder is missing, send one message from your provider's webmail to create it."),
+    )),
+    Code.DUPLICATE_SENT_RISK: Advice(Code.DUPLICATE_SENT_RISK, "T8", _("Sent mail may appear twice"), (
+        _("Your provider already saves a copy of every sent message."),
+        _("Turn off \"Save sent mail on the server\" for this account."),
+    )),
+    Code.PROVIDER_MISMATCH: Advice(Code.PROVIDER_MISMATCH, "T3",
+                                   _("The servers do not belong to your address's provider"), (
+        _("Your address's mail is handled by another provider than the configured servers."),
+        _("Use the server names suggested here, or the ones in your provider's help pages."),
+    )),
+    Code.PORT_PROTOCOL_MISMATCH: Advice(Code.PORT_PROTOCOL_MISMATCH, "T1",
+                                        _("The port does not match the protocol or security"), (
+        _("Incoming IMAP: 993 with SSL/TLS or 143 with STARTTLS. POP3: 995 with SSL/TLS or 110 with STARTTLS. "
+          "Outgoing SMTP: 465 with SSL/TLS, 587 with STARTTLS, or 25."),
+        _("Change the port or the security setting so they match."),
+    )),
+    Code.SERVER_BUSY: Advice(Code.SERVER_BUSY, "T1", _("The server is busy or temporarily unavailable"), (
+        _("Wait a few minutes and run the check again."),
+        _("Close other mail programs using this mailbox if the server limits connections."),
+        _CHECK_OTHER_CLIENT,
+    )),
+    Code.TIMEOUT: Advice(Code.TIMEOUT, "T1", _("The server stopped answering"), (
+        _("Check that the security setting matches the port: a server expecting SSL/TLS waits silently for "
+          "a client that does not start it."),
+        _("Run the check again later; if it keeps happening, contact your provider."),
+    )),
+}
+
+
+def advice_for(code: Code | str) -> Advice:
+    """Advice for any code; raises ValueError for a string that is not a code."""
+    return _ADVICE[Code(code)]
+
+
+def scenario_for(code: Code | str) -> str | None:
+    return advice_for(code).scenario

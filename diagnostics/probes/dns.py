@@ -1,0 +1,122 @@
+"""Host name resolution with a hard time limit.
+
+dnspython rather than getaddrinfo: its `lifetime` bounds the whole lookup (getaddrinfo cannot be
+interrupted), and it tells NXDOMAIN (permanent) from SERVFAIL or silence (transient). The hosts file
+is read first so that `localhost` and on-premise names behave as in a mail program.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from pathlib import Path
+
+import dns.exception
+import dns.name
+import dns.nameserver
+import dns.rdatatype
+import dns.resolver
+
+from diagnostics.probes.results import Code, ProbeError, Step, StepResult
+from mailsettings.resolvers import parse_nameserver  # one spelling of "host:port" for the whole service
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+HOSTS_FILE = Path("/etc/hosts")
+
+
+def _hosts_file_addresses(host: str, *, hosts_file: Path = HOSTS_FILE) -> list[IPAddress]:
+    wanted = host.rstrip(".").lower()
+    found: list[IPAddress] = []
+    try:
+        text = hosts_file.read_text(errors="replace")
+    except OSError:
+        return []
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) < 2 or wanted not in (f.lower() for f in fields[1:]):
+            continue
+        try:
+            addr = ipaddress.ip_address(fields[0].split("%", 1)[0])
+        except ValueError:
+            continue
+        if addr not in found:
+            found.append(addr)
+    return found
+
+
+def _resolver(nameservers: tuple[str, ...] | list[str]) -> dns.resolver.Resolver:
+    """The system resolver, or the given servers ("127.0.0.1:5353", "::1", "[::1]:53")."""
+    if not nameservers:
+        return dns.resolver.Resolver(configure=True)
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = [dns.nameserver.Do53Nameserver(*parse_nameserver(spec)) for spec in nameservers]
+    resolver.cache = None
+    return resolver
+
+
+def resolve_addresses(host: str, *, timeout: float, nameservers: tuple[str, ...] | list[str] = ()) -> list[IPAddress]:
+    """IPv4 then IPv6 addresses of `host` (an IP literal is returned as is).
+
+    Raises ProbeError: dns_not_found (NXDOMAIN / no address: permanent; SERVFAIL: transient) or timeout.
+    """
+    host = host.strip()
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    from_hosts = _hosts_file_addresses(host)
+    if from_hosts:
+        return from_hosts
+    try:
+        dns.name.from_text(host)
+    except dns.exception.DNSException:
+        raise ProbeError(Code.DNS_NOT_FOUND, reason="invalid_name") from None
+    if not host or "." not in host.strip("."):
+        # A bare word would be completed by the worker's search domains: not what the user meant.
+        raise ProbeError(Code.DNS_NOT_FOUND, reason="not_a_domain_name")
+
+    resolver = _resolver(nameservers)
+    deadline = time.monotonic() + timeout
+    addresses: list[IPAddress] = []
+    nxdomain = False
+    for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            answer = resolver.resolve(host, rdtype, lifetime=remaining, search=False, raise_on_no_answer=False)
+        except dns.resolver.NXDOMAIN:
+            nxdomain = True
+            break
+        except dns.resolver.LifetimeTimeout:
+            if addresses:
+                break  # IPv4 answered; a silent AAAA lookup should not fail the host
+            raise ProbeError(Code.TIMEOUT, transient=True, reason="dns_timeout") from None
+        except dns.resolver.NoNameservers:
+            if addresses:
+                break
+            raise ProbeError(Code.DNS_NOT_FOUND, transient=True, reason="servfail") from None
+        except dns.exception.DNSException:
+            raise ProbeError(Code.DNS_NOT_FOUND, transient=True, reason="dns_error") from None
+        addresses.extend(ipaddress.ip_address(r.address) for r in answer)
+    if addresses:
+        return addresses
+    if nxdomain:
+        raise ProbeError(Code.DNS_NOT_FOUND, reason="nxdomain")
+    if time.monotonic() >= deadline:
+        raise ProbeError(Code.TIMEOUT, transient=True, reason="dns_timeout")
+    raise ProbeError(Code.DNS_NOT_FOUND, reason="no_address")
+
+
+def resolve_host(host: str, *, timeout: float, nameservers: tuple[str, ...] | list[str] = ()) -> StepResult:
+    """The "dns" step for one configured host: ok with details.addresses, or dns_not_found / timeout."""
+    started = time.monotonic()
+    result = StepResult(step=Step.DNS, details={"host": host})
+    try:
+        addresses = resolve_addresses(host, timeout=timeout, nameservers=nameservers)
+        result.details["addresses"] = [str(a) for a in addresses]
+    except ProbeError as exc:
+        result.code, result.transient = exc.code, exc.transient
+        result.details.update(exc.details, reason=exc.reason)
+    result.duration_ms = int((time.monotonic() - started) * 1000)
+    return result

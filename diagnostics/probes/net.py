@@ -1,0 +1,348 @@
+"""The guarded connection every probe uses: resolve, check policy, connect to the checked IP, then read
+with an absolute deadline and hard size limits.
+
+Socket timeouts alone do not bound a step: a server that drips one byte a second resets a per-recv
+timeout forever, and one that sends a 10 MB "banner" fills memory. Here every read is bounded by
+the step's deadline (CPython's blocking recv/handshake with a timeout also use a deadline internally),
+a maximum line length and a maximum number of bytes per step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from diagnostics.policy import OutboundPolicy
+from diagnostics.probes.dns import resolve_addresses
+from diagnostics.probes.results import Code, ProbeError, SessionResult, Step, StepResult
+from diagnostics.redact import mask_secrets, redact_client_line, truncate
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    """Everything a probe needs besides the account: limits, policy, trust. Build it from settings once."""
+
+    policy: OutboundPolicy = field(default_factory=OutboundPolicy)
+    connect_timeout: float = 5.0  # whole connect phase of one host (all its addresses)
+    step_timeout: float = 20.0  # absolute limit of one step (greeting, tls, login, folders...)
+    ca_file: str | None = None  # extra trusted CAs, on top of the system store
+    nameservers: tuple[str, ...] = ()  # empty: the system resolver
+    max_line: int = 8192  # longest server line accepted
+    max_bytes: int = 1 << 20  # bytes one step may read
+    max_transcript_lines: int = 200
+    max_addresses: int = 4  # addresses of one host tried when connecting
+    helo_name: str | None = None  # SMTP EHLO name; None: the local address as a literal
+
+    @classmethod
+    def build(cls, *, allowed_networks=(), allowed_ports=None, **kwargs) -> ProbeOptions:
+        policy = OutboundPolicy.build(allowed_networks=allowed_networks, allowed_ports=allowed_ports)
+        return cls(policy=policy, **kwargs)
+
+
+# --- errors of the transport, turned into codes by the protocol that knows what it was doing -----------
+
+class TransportError(Exception):
+    pass
+
+
+class ReadTimeout(TransportError):
+    """The step's deadline passed while waiting for the server."""
+
+
+class ConnectionClosed(TransportError):
+    """The server closed or reset the connection."""
+
+
+class LineTooLong(TransportError):
+    """A server line went past max_line, or the step read more than max_bytes."""
+
+
+class Transcript:
+    """Redacted, bounded record of an exchange. Secrets are masked before a line is stored."""
+
+    def __init__(self, *, secrets: list[str], limit: int):
+        self.secrets = secrets
+        self.limit = limit
+        self.lines: list[str] = []
+
+    def _add(self, line: str) -> None:
+        if len(self.lines) < self.limit:
+            self.lines.append(truncate(mask_secrets(line, self.secrets)))
+        elif len(self.lines) == self.limit:
+            self.lines.append("… transcript truncated")
+
+    def client(self, line: str) -> None:
+        self._add(f"C: {redact_client_line(line)}")
+
+    def server(self, line: str) -> None:
+        self._add(f"S: {line}")
+
+    def note(self, text: str) -> None:
+        self._add(f"-- {text}")
+
+    def masked(self, line: str) -> str:
+        return truncate(mask_secrets(line, self.secrets))
+
+
+class Channel:
+    """A connected socket (plain or TLS) with deadline-bounded line reads."""
+
+    def __init__(self, sock: socket.socket, *, host: str, ip: str, port: int, options: ProbeOptions,
+                 transcript: Transcript):
+        self.sock = sock
+        self.host, self.ip, self.port = host, ip, port
+        self.options = options
+        self.transcript = transcript
+        self._buf = bytearray()
+        self.deadline = time.monotonic() + options.step_timeout
+        self.bytes_read = 0
+        self.tls = False
+
+    # Each step gets a fresh deadline and byte budget.
+    def start_step(self, transcript: Transcript, *, timeout: float | None = None) -> None:
+        self.transcript = transcript
+        self.deadline = time.monotonic() + (timeout if timeout is not None else self.options.step_timeout)
+        self.bytes_read = 0
+
+    def remaining(self) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise ReadTimeout()
+        return remaining
+
+    def _fill(self) -> None:
+        self.sock.settimeout(self.remaining())
+        try:
+            chunk = self.sock.recv(4096)
+        except (TimeoutError, ssl.SSLWantReadError):
+            raise ReadTimeout() from None
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLEOFError, ssl.SSLZeroReturnError):
+            raise ConnectionClosed() from None
+        except OSError as exc:
+            raise ConnectionClosed(exc.errno) from None
+        if not chunk:
+            raise ConnectionClosed()
+        self.bytes_read += len(chunk)
+        if self.bytes_read > self.options.max_bytes:
+            raise LineTooLong("step byte limit")
+        self._buf += chunk
+
+    def read_raw_line(self) -> bytes:
+        """One line without its CRLF. The buffer never holds more than max_line + one chunk."""
+        while True:
+            end = self._buf.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buf[:end])
+                del self._buf[: end + 1]
+                if len(line) > self.options.max_line:
+                    raise LineTooLong("line")
+                return line.rstrip(b"\r")
+            if len(self._buf) > self.options.max_line:
+                raise LineTooLong("line")
+            self._fill()
+
+    def readline(self) -> str:
+        line = self.read_raw_line().decode("utf-8", errors="replace")
+        self.transcript.server(line)
+        return line
+
+    def read_exact(self, size: int) -> bytes:
+        """An IMAP literal: `size` bytes, within the step's byte budget."""
+        if size > self.options.max_bytes:
+            raise LineTooLong("literal")
+        while len(self._buf) < size:
+            self._fill()
+        data = bytes(self._buf[:size])
+        del self._buf[:size]
+        return data
+
+    def send(self, data: bytes, *, shown: str | None = None) -> None:
+        """Send raw bytes; `shown` is what the transcript records (None: the line itself, redacted)."""
+        text = shown if shown is not None else data.decode("utf-8", errors="replace").rstrip("\r\n")
+        self.transcript.client(text)
+        self.sock.settimeout(self.remaining())
+        try:
+            self.sock.sendall(data)
+        except TimeoutError:
+            raise ReadTimeout() from None
+        except OSError:
+            raise ConnectionClosed() from None
+
+    def send_line(self, line: str, *, shown: str | None = None) -> None:
+        self.send(line.encode("utf-8") + b"\r\n", shown=shown if shown is not None else line)
+
+    def start_tls(self, context: ssl.SSLContext, *, server_hostname: str) -> None:
+        """Handshake over this socket. Bytes the server sent before the handshake are dropped: accepting them
+        would let a man in the middle inject answers into the protected session (CVE-2011-0411 style)."""
+        if self._buf:
+            self.transcript.note(f"discarded {len(self._buf)} bytes received before TLS")
+            self._buf.clear()
+        tls_sock = context.wrap_socket(self.sock, server_hostname=server_hostname, do_handshake_on_connect=False)
+        self.sock = tls_sock
+        tls_sock.settimeout(self.remaining())
+        try:
+            tls_sock.do_handshake()
+        except TimeoutError:
+            raise ReadTimeout() from None
+        self.tls = True
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+def _connect_one(ip: IPAddress, port: int, timeout: float) -> socket.socket:
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect((str(ip), port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def connect_checked(host: str, port: int, *, options: ProbeOptions,
+                    addresses: list[IPAddress] | None = None) -> tuple[socket.socket, str, dict]:
+    """Resolve `host`, refuse any address the policy forbids, connect to a checked address.
+
+    The whole phase (all addresses) is bounded by connect_timeout. `addresses`, when given, are the
+    already-resolved ones (still checked here). Returns (socket, ip, details).
+    Raises ProbeError: dns_not_found, timeout (DNS), target_not_allowed, port_closed, port_filtered.
+    """
+    options.policy.check_port(port)
+    started = time.monotonic()
+    if addresses is None:
+        addresses = resolve_addresses(host, timeout=options.connect_timeout, nameservers=options.nameservers)
+    for addr in addresses:
+        # Every answer is checked, not only the one used: a name that mixes public and private
+        # answers is the DNS-rebinding shape this guard exists for.
+        options.policy.check_address(addr)
+    deadline = started + options.connect_timeout
+    candidates = addresses[: options.max_addresses]
+    attempts: list[dict] = []
+    details: dict = {"host": host, "port": port, "addresses": [str(a) for a in addresses], "attempts": attempts}
+    for index, addr in enumerate(candidates):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        # Share what is left between the addresses not tried yet, so one silent address cannot eat it all.
+        budget = remaining / (len(candidates) - index)
+        try:
+            sock = _connect_one(addr, port, budget)
+        except TimeoutError:
+            attempts.append({"ip": str(addr), "result": "timeout"})
+        except ConnectionRefusedError:
+            attempts.append({"ip": str(addr), "result": "refused"})
+        except OSError as exc:
+            attempts.append({"ip": str(addr), "result": errno.errorcode.get(exc.errno or 0, "error")})
+        else:
+            attempts.append({"ip": str(addr), "result": "open"})
+            details["ip"] = str(addr)
+            details["connect_ms"] = int((time.monotonic() - started) * 1000)
+            return sock, str(addr), details
+    if attempts and all(a["result"] == "refused" for a in attempts):
+        raise ProbeError(Code.PORT_CLOSED, reason="refused", details=details)
+    reason = "timeout" if any(a["result"] == "timeout" for a in attempts) or not attempts else "unreachable"
+    raise ProbeError(Code.PORT_FILTERED, transient=True, reason=reason, details=details)
+
+
+# --- walking the steps of one session ------------------------------------------------------------------
+
+class SessionStopped(Exception):
+    """A step failed; the session ends and the runner decides what the remaining steps become."""
+
+
+class SessionRecorder:
+    """Runs the steps of one protocol session: times each, keeps its transcript, turns errors into codes,
+    appends the StepResult and tells `on_step` (so the runner can write each row as it finishes)."""
+
+    def __init__(self, result: SessionResult, *, options: ProbeOptions, secrets: list[str],
+                 on_step: Callable[[StepResult], None] | None = None):
+        self.result = result
+        self.options = options
+        self.secrets = secrets
+        self.on_step = on_step
+        self.channel: Channel | None = None
+
+    def new_transcript(self) -> Transcript:
+        return Transcript(secrets=self.secrets, limit=self.options.max_transcript_lines)
+
+    @contextlib.contextmanager
+    def step(self, name: Step, *, on_closed: tuple[Code, bool, str] = (Code.SERVER_BUSY, True, "closed"),
+             on_timeout: tuple[Code, bool, str] = (Code.TIMEOUT, True, "deadline"),
+             timeout: float | None = None) -> Iterator[StepResult]:
+        started = time.monotonic()
+        transcript = self.new_transcript()
+        step = StepResult(step=name)
+        if self.channel is not None:
+            self.channel.start_step(transcript, timeout=timeout)
+            step.details.update(host=self.channel.host, ip=self.channel.ip, port=self.channel.port)
+        failure: tuple[Code, bool, str, dict] | None = None
+        unexpected = False
+        try:
+            yield step
+        except ProbeError as exc:
+            failure = (exc.code, exc.transient, exc.reason, exc.details)
+        except ReadTimeout:
+            failure = (*on_timeout, {})
+        except ConnectionClosed:
+            failure = (*on_closed, {})
+        except LineTooLong as exc:
+            # A line or answer far past any real server's: not the protocol we expect.
+            failure = (Code.WRONG_PROTOCOL, False, "response_too_long", {"limit": str(exc)})
+        except OSError as exc:
+            failure = (on_closed[0], on_closed[1], errno.errorcode.get(exc.errno or 0, "network_error"), {})
+        except BaseException:
+            unexpected = True  # a bug, or SessionStopped from a nested step: not this step's outcome
+            raise
+        finally:
+            if not unexpected:
+                if failure is not None:
+                    code, transient, reason, details = failure
+                    step.code, step.transient = code, transient
+                    step.details.update({k: v for k, v in details.items() if k not in step.details})
+                    if reason:
+                        step.details["reason"] = reason
+                self._finish(step, transcript, started)
+        if failure is not None or (not step.ok and not step.is_warning):
+            raise SessionStopped()
+
+    def _finish(self, step: StepResult, transcript: Transcript, started: float) -> None:
+        if self.channel is not None:
+            step.details.setdefault("bytes_read", self.channel.bytes_read)
+        step.transcript = transcript.lines
+        step.duration_ms = int((time.monotonic() - started) * 1000)
+        self.result.steps.append(step)
+        if self.on_step is not None:
+            self.on_step(step)
+
+
+def open_channel(host: str, port: int, *, options: ProbeOptions, transcript: Transcript,
+                 addresses: list[IPAddress] | None = None) -> Channel:
+    """Connect (policy-checked) and wrap the socket in a Channel. Raises ProbeError like connect_checked."""
+    sock, ip, _details = connect_checked(host, port, options=options, addresses=addresses)
+    return Channel(sock, host=host, ip=ip, port=port, options=options, transcript=transcript)
+
+
+def connect_steps(rec: SessionRecorder, *, host: str, port: int) -> tuple[Channel, list[IPAddress]]:
+    """The "dns" and "port" steps every session starts with; the channel becomes the recorder's."""
+    options = rec.options
+    with rec.step(Step.DNS) as step:
+        step.details["host"] = host
+        addresses = resolve_addresses(host, timeout=options.connect_timeout, nameservers=options.nameservers)
+        step.details["addresses"] = [str(a) for a in addresses]
+    with rec.step(Step.PORT) as step:
+        sock, ip, details = connect_checked(host, port, options=options, addresses=addresses)
+        step.details.update(details)
+    rec.channel = Channel(sock, host=host, ip=ip, port=port, options=options, transcript=rec.new_transcript())
+    return rec.channel, addresses

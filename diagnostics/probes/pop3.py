@@ -1,0 +1,172 @@
+"""A small POP3 client over the bounded Channel, and the POP3 diagnostic session.
+
+Not poplib: its reads have no overall deadline. Enough for a diagnosis: greeting, CAPA, STLS, USER/PASS,
+STAT, QUIT. POP3 has one mailbox, so the "folders" step is STAT (message count and size).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable
+
+from diagnostics.classify import classify_greeting, classify_pop3_login
+from diagnostics.probes import tls
+from diagnostics.probes.net import (
+    Channel,
+    ConnectionClosed,
+    ProbeOptions,
+    SessionRecorder,
+    SessionStopped,
+    TransportError,
+    connect_steps,
+    open_channel,
+)
+from diagnostics.probes.results import Code, ProbeError, Protocol, Security, SessionResult, Step, StepResult
+from diagnostics.redact import secret_forms
+
+MAX_CAPA_LINES = 100
+
+
+class Pop3Client:
+    def __init__(self, channel: Channel):
+        self.channel = channel
+        self.capabilities: set[str] = set()
+
+    def command(self, line: str, *, shown: str | None = None) -> str:
+        self.channel.send_line(line, shown=shown)
+        return self.channel.readline()
+
+    def capa(self) -> set[str]:
+        """CAPA (RFC 2449): first word of each line, upper-cased, plus "SASL <mech>" entries."""
+        first = self.command("CAPA")
+        caps: set[str] = set()
+        if not first.startswith("+OK"):
+            return caps
+        for _ in range(MAX_CAPA_LINES):
+            line = self.channel.readline()
+            if line == ".":
+                break
+            words = line.upper().split()
+            if words:
+                caps.add(words[0])
+                if words[0] == "SASL":
+                    caps.update(f"SASL {w}" for w in words[1:])
+        self.capabilities = caps
+        return caps
+
+    def quit(self) -> None:
+        with contextlib.suppress(TransportError, OSError):
+            self.command("QUIT")
+
+
+def _greeting_step(rec: SessionRecorder, client: Pop3Client) -> None:
+    with rec.step(Step.GREETING, on_closed=(Code.SERVER_BUSY, True, "closed_before_greeting")) as step:
+        greeting = client.channel.readline()
+        step.details["server_line"] = rec.channel.transcript.masked(greeting)
+        verdict = classify_greeting(Protocol.POP3, greeting)
+        if verdict.code != Code.OK:
+            raise ProbeError(verdict.code, transient=verdict.transient, reason=verdict.reason)
+        step.details["capabilities"] = sorted(client.capa())
+
+
+def _tls_step(rec: SessionRecorder, client: Pop3Client, *, host: str, security: Security, context,
+              reopen: Callable[[], Channel]) -> None:
+    with rec.step(Step.TLS) as step:
+        step.details["security"] = security
+        try:
+            if security == Security.STARTTLS:
+                # A server without CAPA may still know STLS: only a server that lists capabilities
+                # without STLS is taken at its word.
+                if client.capabilities and "STLS" not in client.capabilities:
+                    raise ProbeError(Code.STARTTLS_UNAVAILABLE, reason="not_advertised",
+                                     details={"capabilities": sorted(client.capabilities)})
+                answer = client.command("STLS")
+                if not answer.startswith("+OK"):
+                    raise ProbeError(Code.STARTTLS_UNAVAILABLE, reason="refused",
+                                     details={"server_line": rec.channel.transcript.masked(answer)})
+            step.details.update(tls.upgrade(client.channel, host=host, context=context))
+        except ProbeError as exc:
+            if exc.code == Code.TLS_CERTIFICATE_INVALID:
+                exc.details["certificate"] = tls.unverified_certificate(reopen, host=host)
+            raise
+        if security == Security.STARTTLS:
+            step.details["capabilities"] = sorted(client.capa())
+
+
+def _login_step(rec: SessionRecorder, client: Pop3Client, *, username: str, password: str) -> None:
+    with rec.step(Step.LOGIN, on_closed=(Code.DISCONNECTED_DURING_AUTH, False, "closed_during_auth")) as step:
+        step.details.update(username=username, method="USER/PASS")
+        answer = client.command(f"USER {username}")
+        if answer.startswith("+OK"):
+            answer = client.command(f"PASS {password}", shown="PASS ***")
+        step.details["server_line"] = rec.channel.transcript.masked(answer)
+        verdict = classify_pop3_login(answer)
+        if verdict.code != Code.OK:
+            raise ProbeError(verdict.code, transient=verdict.transient, reason=verdict.reason)
+
+
+def _stat_step(rec: SessionRecorder, client: Pop3Client) -> None:
+    with rec.step(Step.FOLDERS) as step:
+        answer = client.command("STAT")
+        match = re.match(r"^\+OK (\d+) (\d+)", answer)
+        if not match:
+            raise ProbeError(Code.SERVER_BUSY, transient=True, reason="stat_refused",
+                             details={"server_line": rec.channel.transcript.masked(answer)})
+        step.details["inbox"] = {"name": "INBOX", "messages": int(match.group(1)), "size": int(match.group(2))}
+        # POP3 only sees the inbox: there is no Sent folder to look for.
+        step.details["sent"] = None
+        step.details["note"] = "pop3_inbox_only"
+
+
+def probe_session(
+    *,
+    host: str,
+    port: int,
+    security: Security | str,
+    username: str | None = None,
+    password: str | None = None,
+    options: ProbeOptions,
+    on_step: Callable[[StepResult], None] | None = None,
+    check_folders: bool = True,
+) -> SessionResult:
+    """Walk dns, port, tls, greeting, login, folders (STAT) against a POP3 server; same order rules as IMAP."""
+    security = Security(security)
+    result = SessionResult(protocol=Protocol.POP3, host=host, port=port, security=security)
+    rec = SessionRecorder(result, options=options, secrets=secret_forms(username=username, password=password),
+                          on_step=on_step)
+    context = tls.make_context(ca_file=options.ca_file) if security != Security.NONE else None
+    client: Pop3Client | None = None
+    try:
+        channel, addresses = connect_steps(rec, host=host, port=port)
+        client = Pop3Client(channel)
+
+        def reopen() -> Channel:
+            fresh = open_channel(host, port, options=options, transcript=rec.new_transcript(), addresses=addresses)
+            if security == Security.STARTTLS:
+                again = Pop3Client(fresh)
+                fresh.readline()
+                if not again.command("STLS").startswith("+OK"):
+                    raise ConnectionClosed()
+            return fresh
+
+        if security == Security.IMPLICIT:
+            _tls_step(rec, client, host=host, security=security, context=context, reopen=reopen)
+            _greeting_step(rec, client)
+        else:
+            _greeting_step(rec, client)
+            if security == Security.STARTTLS:
+                _tls_step(rec, client, host=host, security=security, context=context, reopen=reopen)
+        if username and password is not None:
+            _login_step(rec, client, username=username, password=password)
+            if check_folders:
+                _stat_step(rec, client)
+    except SessionStopped:
+        pass
+    finally:
+        if client is not None:
+            if result.failed is None:
+                client.channel.start_step(rec.new_transcript(), timeout=min(2.0, options.step_timeout))
+                client.quit()
+            client.channel.close()
+    return result

@@ -1,0 +1,169 @@
+"""Plain-data results of the probes: codes, one step's outcome, the error a probe raises internally.
+
+Nothing here touches the network or Django; every value is JSON-serializable through `to_dict()`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Code(enum.StrEnum):
+    """Every outcome a diagnostic step can have. The values are the API's stable codes."""
+
+    OK = "ok"
+    DNS_NOT_FOUND = "dns_not_found"
+    PORT_CLOSED = "port_closed"
+    PORT_FILTERED = "port_filtered"
+    WRONG_PROTOCOL = "wrong_protocol"
+    TLS_HANDSHAKE_FAILED = "tls_handshake_failed"
+    TLS_CERTIFICATE_INVALID = "tls_certificate_invalid"
+    STARTTLS_UNAVAILABLE = "starttls_unavailable"
+    PLAINTEXT_LOGIN_REFUSED = "plaintext_login_refused"
+    AUTH_INVALID_CREDENTIALS = "auth_invalid_credentials"
+    AUTH_APP_PASSWORD_REQUIRED = "auth_app_password_required"  # noqa: S105 - a code, not a password
+    AUTH_WEB_LOGIN_REQUIRED = "auth_web_login_required"
+    AUTH_BASIC_AUTH_DISABLED = "auth_basic_auth_disabled"
+    DISCONNECTED_DURING_AUTH = "disconnected_during_auth"
+    SMTP_AUTH_FAILED = "smtp_auth_failed"
+    FOLDER_MISSING = "folder_missing"
+    DUPLICATE_SENT_RISK = "duplicate_sent_risk"
+    PROVIDER_MISMATCH = "provider_mismatch"
+    PORT_PROTOCOL_MISMATCH = "port_protocol_mismatch"
+    SERVER_BUSY = "server_busy"
+    TIMEOUT = "timeout"
+    TARGET_NOT_ALLOWED = "target_not_allowed"
+
+
+# Codes that are advisory: the step is recorded as a warning and the run goes on.
+WARNING_CODES = frozenset({Code.PORT_PROTOCOL_MISMATCH, Code.DUPLICATE_SENT_RISK, Code.PROVIDER_MISMATCH})
+
+
+class Protocol(enum.StrEnum):
+    IMAP = "imap"
+    POP3 = "pop3"
+    SMTP = "smtp"
+
+
+class Security(enum.StrEnum):
+    """How the connection is protected: TLS from the first byte, upgraded with STARTTLS/STLS, or not at all."""
+
+    IMPLICIT = "implicit"
+    STARTTLS = "starttls"
+    NONE = "none"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Security | None:
+        # The account model says "ssl" for implicit TLS; accept it (and "tls") here too.
+        return cls.IMPLICIT if isinstance(value, str) and value.lower() in {"ssl", "tls"} else None
+
+
+class Step(enum.StrEnum):
+    """Step names, in the order a run walks them."""
+
+    SETTINGS = "settings"
+    DOMAIN = "domain"
+    DNS = "dns"
+    PORT = "port"
+    TLS = "tls"
+    GREETING = "greeting"
+    LOGIN = "login"
+    FOLDERS = "folders"
+    SMTP_AUTH = "smtp_auth"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a classifier decided about a server answer."""
+
+    code: Code
+    transient: bool = False
+    reason: str = ""  # a short machine word that says which variant (e.g. "expired", "sys_temp")
+
+
+class ProbeError(Exception):
+    """A probe stopped with a code. The message never holds a secret: it is the code and a reason word."""
+
+    def __init__(self, code: Code, *, transient: bool = False, reason: str = "", details: dict | None = None):
+        self.code = Code(code)
+        self.transient = transient
+        self.reason = reason
+        self.details = dict(details or {})
+        super().__init__(f"{self.code}: {reason}" if reason else str(self.code))
+
+
+@dataclass
+class StepResult:
+    """One step's outcome. `details` holds facts (host, ip, port, capabilities, certificate, counts,
+    the redacted raw server line); `transcript` the redacted exchange; messages come from `advice`."""
+
+    step: Step
+    code: Code = Code.OK
+    transient: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+    transcript: list[str] = field(default_factory=list)
+    duration_ms: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.code == Code.OK
+
+    @property
+    def is_warning(self) -> bool:
+        return self.code in WARNING_CODES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step": str(self.step),
+            "code": str(self.code),
+            "transient": self.transient,
+            "details": _plain(self.details),
+            "transcript": list(self.transcript),
+            "duration_ms": self.duration_ms,
+        }
+
+
+@dataclass
+class SessionResult:
+    """The steps one protocol session went through, in order. It stops at the first failing step."""
+
+    protocol: Protocol
+    host: str
+    port: int
+    security: Security
+    steps: list[StepResult] = field(default_factory=list)
+
+    def step(self, name: Step | str) -> StepResult | None:
+        return next((s for s in self.steps if s.step == name), None)
+
+    @property
+    def failed(self) -> StepResult | None:
+        return next((s for s in self.steps if not s.ok and not s.is_warning), None)
+
+    @property
+    def code(self) -> Code:
+        failed = self.failed
+        return failed.code if failed else Code.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "protocol": str(self.protocol),
+            "host": self.host,
+            "port": self.port,
+            "security": str(self.security),
+            "code": str(self.code),
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+def _plain(value: Any) -> Any:
+    """Make details JSON-safe: enums to their values, tuples/sets to lists."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,82 @@
+"""Keep secrets out of transcripts, step details and logs.
+
+The probes know when they send a credential and record a redacted form of that line themselves; these
+functions are the second line of defence: any server line that echoes the password (or its base64 forms,
+as a SASL exchange would) is masked, and client lines that carry credentials are rewritten.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable
+
+MASK = "***"
+MAX_LINE_CHARS = 500
+
+
+def secret_forms(*, username: str | None, password: str | None) -> list[str]:
+    """Every spelling of the password that can appear on the wire: raw, IMAP-quoted, base64 (alone and
+    inside a SASL PLAIN blob). Longest first, so a longer form is masked before its parts."""
+    if not password:
+        return []
+    user = username or ""
+    quoted = password.replace("\\", "\\\\").replace('"', '\\"')
+    forms = {
+        password,
+        quoted,
+        _b64(password),
+        _b64(f"\0{user}\0{password}"),
+        _b64(f"{user}\0{user}\0{password}"),
+    }
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def truncate(text: str, limit: int = MAX_LINE_CHARS) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… [{len(text) - limit} more chars]"
+
+
+# Client commands that carry a credential, and how much of them may be kept.
+_CLIENT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # IMAP: a1 LOGIN user pass  ->  a1 LOGIN "user" ***
+    (re.compile(r"^(?P<keep>\S+ LOGIN )(?P<user>\"(?:[^\"\\]|\\.)*\"|\S+)(?P<rest> .*)?$", re.I), "login"),
+    # IMAP: a1 AUTHENTICATE PLAIN <initial response>
+    (re.compile(r"^(?P<keep>\S+ AUTHENTICATE \S+)(?P<rest> .*)?$", re.I), "keep"),
+    # POP3 / SMTP: PASS x, AUTH PLAIN x, AUTH LOGIN x, APOP user digest
+    (re.compile(r"^(?P<keep>PASS)(?P<rest> .*)?$", re.I), "keep"),
+    (re.compile(r"^(?P<keep>AUTH \S+)(?P<rest> .*)?$", re.I), "keep"),
+    (re.compile(r"^(?P<keep>APOP \S+)(?P<rest> .*)?$", re.I), "keep"),
+)
+
+
+def redact_client_line(line: str) -> str:
+    """The form of a client command that may be recorded: credentials replaced by ***."""
+    for pattern, kind in _CLIENT_RULES:
+        match = pattern.match(line)
+        if not match:
+            continue
+        if kind == "login":
+            if not match.group("rest"):
+                return line
+            user = match.group("user")
+            if not user.startswith('"'):
+                user = f'"{user}"'
+            return f"{match.group('keep')}{user} {MASK}"
+        return f"{match.group('keep')} {MASK}" if match.group("rest") else line
+    return line
+
+
+def redact_server_line(line: str, secrets: Iterable[str]) -> str:
+    """A server line as it may be stored: secrets masked, length bounded."""
+    return truncate(mask_secrets(line, secrets))
