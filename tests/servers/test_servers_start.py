@@ -133,15 +133,16 @@ def test_scripted_gmail_greets_as_gimap_and_refuses_login_with_its_line(scripted
     client = _imaps(server.port, test_ca)
     with pytest.raises(imaplib.IMAP4.error) as refused:
         client.login("someone@gmail.test", "password")
+    client.logout()
     assert client.welcome == s.GMAIL_GREETING.encode()
     assert str(refused.value) == repr(s.GMAIL_REPLIES[variant].removeprefix("NO ").encode())
 
 
 def _tagged_reply(server, command: bytes, *, tls_context: ssl.SSLContext | None = None) -> bytes:
     """Send one raw IMAP command with tag `a` and return the tagged reply line."""
-    with socket.create_connection(server.address, timeout=5) as raw:
-        sock = tls_context.wrap_socket(raw, server_hostname="localhost") if tls_context else raw
-        reader = sock.makefile("rb")
+    raw = socket.create_connection(server.address, timeout=5)
+    sock = tls_context.wrap_socket(raw, server_hostname="localhost") if tls_context else raw
+    with sock, sock.makefile("rb") as reader:
         reader.readline()
         sock.sendall(b"a " + command + b"\r\n")
         while not (line := reader.readline()).startswith(b"a "):
@@ -190,15 +191,18 @@ def test_scripted_servers_drop_the_connection_during_authentication(scripted_ser
     imap_client = imaplib.IMAP4(imap_server.host, imap_server.port, timeout=5)
     with pytest.raises(imaplib.IMAP4.abort):
         imap_client.login("u", "p")
+    imap_client.shutdown()
     pop_server = scripted_server(s.drop_during_auth("pop3"))
     pop_client = poplib.POP3(pop_server.host, pop_server.port, timeout=5)
     pop_client.user("u")
     with pytest.raises(poplib.error_proto, match="EOF"):
         pop_client.pass_("p")
+    pop_client.close()
     smtp_server = scripted_server(s.drop_during_auth("smtp"))
     smtp_client = smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=5)
     with pytest.raises(smtplib.SMTPServerDisconnected):
         smtp_client.login("u", "p")
+    smtp_client.close()
 
 
 def test_black_hole_makes_a_connect_time_out(black_hole):
