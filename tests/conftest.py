@@ -5,11 +5,6 @@ import pytest
 from rest_framework.test import APIClient
 
 pytest_plugins = ["tests.servers.fixtures", "tests.celery_worker"]
-# TEMPORARY while tests/servers/fixtures.py is being written: remove before commit.
-import importlib.util  # noqa: E402
-
-if importlib.util.find_spec("tests.servers.fixtures") is None:
-    pytest_plugins.remove("tests.servers.fixtures")
 
 
 @pytest.fixture

@@ -1,0 +1,181 @@
+"""Pure judgment over probe results: step statuses, merging the two servers' rows, the run's verdict, the account
+status it implies, and the advice to show. No network, no database: unit-tested on plain data."""
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from diagnostics.advice import advice_for
+from diagnostics.classify import classify_sent_copy
+from diagnostics.models import RunStatus, StepStatus
+from diagnostics.probes.results import Code, SessionResult, Step, StepResult
+
+_PASSED_MESSAGES = {
+    "settings": _("Ports and security fit the protocols."),
+    "domain": _("The domain's mail provider was identified."),
+    "dns": _("The server names resolve."),
+    "port": _("The ports accept connections."),
+    "tls": _("The secure connection and its certificate are valid."),
+    "greeting": _("The servers answer with the expected protocol."),
+    "login": _("Signing in to the incoming server works."),
+    "folders": _("The Inbox and Sent folders are there."),
+    "smtp_auth": _("Signing in to the outgoing server works."),
+    "duplicates": _("No risk of duplicate sent mail."),
+}
+
+# Codes that say the credentials (not the connection) are the problem.
+AUTH_CODES = frozenset({
+    Code.AUTH_INVALID_CREDENTIALS, Code.AUTH_APP_PASSWORD_REQUIRED, Code.AUTH_WEB_LOGIN_REQUIRED,
+    Code.AUTH_BASIC_AUTH_DISABLED, Code.SMTP_AUTH_FAILED, Code.PLAINTEXT_LOGIN_REFUSED,
+})
+# Steps whose failure means the mailbox cannot be reached at all.
+CONNECTION_STEPS = frozenset({"dns", "port", "tls", "greeting", "login", "smtp_auth"})
+
+
+def plain(value: Any) -> Any:
+    """JSON-safe copy: enums to values, tuples and sets to lists, lazy strings to text."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def status_of(result: StepResult) -> str:
+    if result.ok:
+        return StepStatus.PASSED
+    return StepStatus.WARNING if result.is_warning else StepStatus.FAILED
+
+
+def step_message(*, name: str, status: str, code: str) -> Any:
+    if status == StepStatus.SKIPPED:
+        return _("Skipped: an earlier step failed.")
+    if status == StepStatus.ERROR:
+        return _("This step could not finish.")
+    if not code or code == Code.OK:
+        return _PASSED_MESSAGES.get(name, _("Passed."))
+    try:
+        return advice_for(code).title
+    except ValueError:
+        return _("This step found a problem.")
+
+
+def step_details(result: StepResult) -> dict[str, Any]:
+    details = dict(result.details)
+    if result.transcript:
+        details["transcript"] = list(result.transcript)
+    if result.transient:
+        details["transient"] = True
+    return details
+
+
+def merge(name: str, sides: Mapping[str, StepResult | None]) -> StepResult | None:
+    """One row for both servers: the first failure wins, then the first warning; None when no side ran."""
+    present = {side: r for side, r in sides.items() if r is not None}
+    if not present:
+        return None
+    chosen = (next((r for r in present.values() if not r.ok and not r.is_warning), None)
+              or next((r for r in present.values() if r.is_warning), None))
+    merged = StepResult(step=name)
+    if chosen is not None:
+        merged.code, merged.transient = chosen.code, chosen.transient
+    merged.details = {
+        side: step_details(r) if r is not None else {"skipped_because": "an_earlier_step_failed"}
+        for side, r in sides.items()
+    }
+    merged.duration_ms = sum(r.duration_ms for r in present.values())
+    return merged
+
+
+def merge_sessions(name: str, sessions: Mapping[str, SessionResult]) -> StepResult | None:
+    """merge() over sessions: a side that stopped before `name` is skipped; a side that never needs it (no TLS
+    configured) counts as passed and says so."""
+    sides: dict[str, StepResult | None] = {}
+    for side, session in sessions.items():
+        found = session.step(name)
+        if found is not None:
+            sides[side] = found
+        elif session.failed is None:
+            sides[side] = StepResult(step=Step(name), details={"not_applicable": "no_tls_configured"})
+        else:
+            sides[side] = None
+    return merge(name, sides)
+
+
+def sent_copy_verdict(*, save_sent_on_server: bool, provider_saves_sent: bool) -> StepResult:
+    verdict = classify_sent_copy(save_sent_copy=save_sent_on_server, provider_saves_sent=provider_saves_sent)
+    return StepResult(
+        step="duplicates", code=verdict.code,
+        details={"save_sent_on_server": save_sent_on_server, "provider_saves_sent": provider_saves_sent},
+    )
+
+
+def judge_run(rows: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """(status, outcome) of a run from its rows' (status, code): failed > error > warning > passed; the outcome
+    is the code of the first failing row, else of the first warning, else ok."""
+    failed = [code for status, code in rows if status == StepStatus.FAILED]
+    if failed:
+        return RunStatus.FAILED, failed[0]
+    errors = [code for status, code in rows if status == StepStatus.ERROR]
+    if errors:
+        return RunStatus.ERROR, errors[0] or "internal_error"
+    warnings = [code for status, code in rows if status == StepStatus.WARNING]
+    if warnings:
+        return RunStatus.WARNING, warnings[0]
+    return RunStatus.PASSED, str(Code.OK)
+
+
+def account_status_for(*, run_status: str, rows: Iterable[tuple[str, str, str]]) -> str | None:
+    """The account status a finished run implies, from its rows' (name, status, code); None: leave it as it was
+    (a run that could not finish says nothing about the account)."""
+    if run_status == RunStatus.ERROR:
+        return None
+    failed = [(name, code) for name, status, code in rows if status == StepStatus.FAILED]
+    if any(name in ("login", "smtp_auth") and code in AUTH_CODES for name, code in failed):
+        return "auth_failed"
+    if any(name in CONNECTION_STEPS for name, _code in failed):
+        return "connection_failed"
+    return "connected"
+
+
+def advice_codes(rows: Iterable[tuple[str, str]]) -> list[str]:
+    """The distinct codes to advise on: failures first, then warnings, in step order; `ok` when there are none."""
+    rows = list(rows)
+    ordered = [code for status, code in rows if status == StepStatus.FAILED and code]
+    ordered += [code for status, code in rows if status in (StepStatus.WARNING, StepStatus.ERROR) and code]
+    distinct = list(dict.fromkeys(ordered))
+    return distinct or [str(Code.OK)]
+
+
+# Run-level outcomes of a run that could not finish: not about the mail servers.
+_RUN_ERRORS = {
+    "worker_lost": _("The check was interrupted before it finished"),
+    "queue_unavailable": _("The check could not be queued"),
+    "internal_error": _("The check stopped because of a problem on our side"),
+}
+
+
+def advice_list(rows: Iterable[tuple[str, str]], *, run_outcome: str = "") -> list[dict[str, Any]]:
+    """Advice for the reader, rendered in the active language."""
+    items = []
+    if run_outcome in _RUN_ERRORS:
+        items.append({"code": run_outcome, "scenario": None, "title": str(_RUN_ERRORS[run_outcome]),
+                      "steps": [str(_("Run the check again in a minute. Nothing about your settings was changed."))]})
+    codes = advice_codes(rows)
+    if items and codes == [str(Code.OK)]:
+        codes = []  # an interrupted run did not find everything in order
+    for code in codes:
+        try:
+            advice = advice_for(code)
+        except ValueError:
+            continue  # run-level codes such as worker_lost have their own explanation on the run
+        items.append({"code": code, "scenario": advice.scenario, "title": str(advice.title),
+                      "steps": [str(s) for s in advice.steps]})
+    return items
