@@ -180,6 +180,13 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 150)
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "diagnostics-sweep-stale-runs": {"task": "diagnostics.tasks.sweep_stale_runs", "schedule": 60.0},
+    "diagnostics-recheck-accounts": {
+        "task": "diagnostics.tasks.recheck_accounts",
+        "schedule": float(env_int("DIAGNOSTICS_RECHECK_TICK", 300)),
+    },
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Diagnostics ------------------------------------------------------------------------------------------------
@@ -191,6 +198,15 @@ DIAGNOSTICS_CA_FILE = env_str("DIAGNOSTICS_CA_FILE")
 DIAGNOSTICS_EXTRA_PORTS = [int(p) for p in env_list("DIAGNOSTICS_EXTRA_PORTS")]
 DIAGNOSTICS_RECHECK_INTERVAL = env_int("DIAGNOSTICS_RECHECK_INTERVAL", 6 * 3600)
 DIAGNOSTICS_STALE_AFTER = env_int("DIAGNOSTICS_STALE_AFTER", 300)
+DIAGNOSTICS_RECHECK_BATCH = env_int("DIAGNOSTICS_RECHECK_BATCH", 50)
+# Failed sign-ins against one server from one organization: after SLOW, one run per BACKOFF seconds; after STOP,
+# none until the WINDOW (seconds) has passed. Keeps the service from being a password-guessing machine.
+DIAGNOSTICS_AUTH_FAILURES_SLOW = env_int("DIAGNOSTICS_AUTH_FAILURES_SLOW", 3)
+DIAGNOSTICS_AUTH_FAILURES_STOP = env_int("DIAGNOSTICS_AUTH_FAILURES_STOP", 10)
+DIAGNOSTICS_AUTH_BACKOFF = env_int("DIAGNOSTICS_AUTH_BACKOFF", 300)
+DIAGNOSTICS_AUTH_FAILURE_WINDOW = env_int("DIAGNOSTICS_AUTH_FAILURE_WINDOW", 3600)
+# Addresses under reserved test domains (.test, .example, .invalid, .localhost): accepted in tests and demos only.
+MAILSETTINGS_ALLOW_TEST_DOMAINS = env_bool("MAILSETTINGS_ALLOW_TEST_DOMAINS", False)
 DNS_TIMEOUT = env_float("DNS_TIMEOUT", 2.0)
 # Nameservers for MX lookups and diagnostics ("10.0.0.53", "127.0.0.1:5353", "[::1]:53"); empty: the system's.
 DNS_NAMESERVERS = env_list("DNS_NAMESERVERS")

@@ -11,3 +11,6 @@ from config.settings.base import *  # noqa: E402,F403
 SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
 FIELD_ENCRYPTION_KEYS = [k.strip() for k in os.environ["FIELD_ENCRYPTION_KEYS"].split(",") if k.strip()]
 DEBUG = os.environ.get("DJANGO_DEBUG", "1").lower() in {"1", "true", "yes"}
+
+# The demo organization uses demo.test addresses.
+MAILSETTINGS_ALLOW_TEST_DOMAINS = os.environ.get("MAILSETTINGS_ALLOW_TEST_DOMAINS", "1").lower() in {"1", "true", "yes"}

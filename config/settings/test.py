@@ -37,3 +37,5 @@ STORAGES = {
 # No test may ask the machine's resolver (it is not on loopback): a closed loopback port fails at once instead.
 # Tests that need DNS start tests/servers/dns_server.py and point DNS_NAMESERVERS at it.
 DNS_NAMESERVERS = ["127.0.0.1:9"]
+
+MAILSETTINGS_ALLOW_TEST_DOMAINS = True
