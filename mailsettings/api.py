@@ -1,0 +1,216 @@
+"""API views of mail accounts: thin entry points over services and selectors, explicit input and output
+serializers. Passwords are write-only: no output serializer has a password field."""
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.pagination import StandardPagination
+from mailsettings import selectors, services
+from mailsettings.models import MailAccount
+from mailsettings.validation import MAX_PASSWORD_LENGTH
+from mailsettings.warnings import account_warnings
+
+# --- serializers ----------------------------------------------------------------------------------------------
+
+
+def _password_field() -> serializers.CharField:
+    # Spaces are part of a password; the length cap keeps a huge body out of the cipher.
+    return serializers.CharField(
+        write_only=True, required=False, trim_whitespace=False, allow_blank=True, max_length=MAX_PASSWORD_LENGTH
+    )
+
+
+class MailAccountInput(serializers.Serializer):
+    """Types only; the rules (address syntax, host names, ports, choices, credentials) live in the service."""
+
+    address = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=512)
+    protocol = serializers.CharField(required=False, max_length=16)
+    incoming_host = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=512)
+    incoming_port = serializers.IntegerField(required=False)
+    incoming_security = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    incoming_username = serializers.CharField(required=False, allow_blank=True, max_length=512)
+    incoming_password = _password_field()
+    smtp_host = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=512)
+    smtp_port = serializers.IntegerField(required=False)
+    smtp_security = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    smtp_username = serializers.CharField(required=False, allow_blank=True, max_length=512)
+    smtp_password = _password_field()
+    smtp_same_credentials = serializers.BooleanField(required=False)
+    save_sent_on_server = serializers.BooleanField(required=False)
+
+
+class MailAccountRegisterInput(MailAccountInput):
+    owner = serializers.IntegerField(required=False, allow_null=True)
+
+
+class PasswordChangeInput(serializers.Serializer):
+    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=MAX_PASSWORD_LENGTH)
+    apply_to = serializers.CharField(required=False, allow_blank=True, max_length=16)
+
+
+class WarningOutput(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class MailAccountOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    owner = serializers.IntegerField(source="owner_id")
+    address = serializers.CharField()
+    protocol = serializers.CharField()
+    incoming_host = serializers.CharField()
+    incoming_port = serializers.IntegerField()
+    incoming_security = serializers.CharField()
+    incoming_username = serializers.CharField()
+    smtp_host = serializers.CharField()
+    smtp_port = serializers.IntegerField()
+    smtp_security = serializers.CharField()
+    smtp_same_credentials = serializers.BooleanField()
+    smtp_username = serializers.CharField()
+    save_sent_on_server = serializers.BooleanField()
+    status = serializers.CharField()
+    last_checked_at = serializers.DateTimeField(allow_null=True)
+    last_error_code = serializers.CharField()
+    warnings = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(WarningOutput(many=True))
+    def get_warnings(self, account: MailAccount) -> list[dict]:
+        return [warning.to_dict() for warning in account_warnings(account)]
+
+
+def _account_body(account: MailAccount) -> dict:
+    return MailAccountOutput(account).data
+
+
+def _validated(serializer_class: type[serializers.Serializer], data, *, partial: bool = False) -> dict:
+    serializer = serializer_class(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+# --- views ----------------------------------------------------------------------------------------------------
+
+
+class MailAccountListView(APIView):
+    """GET lists the accounts the caller may see; POST registers one (the caller's, or `owner`'s for an admin)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str),
+            OpenApiParameter("protocol", str),
+            OpenApiParameter("owner", int),
+            OpenApiParameter("address", str),
+        ],
+        responses=MailAccountOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        accounts = selectors.mail_account_list(actor=request.user, filters=request.query_params.dict())
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(accounts, request, view=self)
+        return paginator.get_paginated_response(MailAccountOutput(page, many=True).data)
+
+    @extend_schema(request=MailAccountRegisterInput, responses={201: MailAccountOutput})
+    def post(self, request: Request) -> Response:
+        data = _validated(MailAccountRegisterInput, request.data)
+        owner = selectors.mail_account_owner_get(actor=request.user, owner_id=data.pop("owner", None))
+        account = services.mail_account_register(actor=request.user, owner=owner, data=data)
+        return Response(_account_body(account), status=status.HTTP_201_CREATED)
+
+
+class MailAccountDetailView(APIView):
+    """GET one account; PATCH some of its settings; DELETE turns it off (kept for history, address freed)."""
+
+    @extend_schema(responses=MailAccountOutput)
+    def get(self, request: Request, account_id: int) -> Response:
+        account = selectors.mail_account_get(actor=request.user, account_id=account_id)
+        return Response(_account_body(account))
+
+    @extend_schema(request=MailAccountInput, responses=MailAccountOutput)
+    def patch(self, request: Request, account_id: int) -> Response:
+        account = selectors.mail_account_get(actor=request.user, account_id=account_id)
+        data = _validated(MailAccountInput, request.data, partial=True)
+        account = services.mail_account_update(actor=request.user, account=account, data=data)
+        return Response(_account_body(account))
+
+    @extend_schema(request=None, responses=MailAccountOutput)
+    def delete(self, request: Request, account_id: int) -> Response:
+        account = selectors.mail_account_get(actor=request.user, account_id=account_id)
+        account = services.mail_account_disable(actor=request.user, account=account)
+        return Response(_account_body(account))
+
+
+class MailAccountEnableView(APIView):
+    """POST turns a turned-off account back on, if its address is still free."""
+
+    @extend_schema(request=None, responses=MailAccountOutput)
+    def post(self, request: Request, account_id: int) -> Response:
+        account = selectors.mail_account_get(actor=request.user, account_id=account_id)
+        account = services.mail_account_enable(actor=request.user, account=account)
+        return Response(_account_body(account))
+
+
+class MailAccountPasswordView(APIView):
+    """POST sets a new password for the incoming server, the outgoing one, or both."""
+
+    @extend_schema(request=PasswordChangeInput, responses=MailAccountOutput)
+    def post(self, request: Request, account_id: int) -> Response:
+        account = selectors.mail_account_get(actor=request.user, account_id=account_id)
+        data = _validated(PasswordChangeInput, request.data)
+        account = services.mail_account_password_change(
+            actor=request.user, account=account, password=data["password"], apply_to=data.get("apply_to") or None
+        )
+        return Response(_account_body(account))
+
+
+class AddressAvailabilityView(APIView):
+    """GET ?address= → whether the (normalized) address may be bound now."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("address", str, required=True)],
+        responses=inline_serializer(
+            "AddressAvailability",
+            {
+                "address": serializers.CharField(),
+                "available": serializers.BooleanField(),
+                "code": serializers.CharField(allow_null=True),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        answer = selectors.address_availability(actor=request.user, address=request.query_params.get("address"))
+        return Response(answer)
+
+
+class ProviderDetectView(APIView):
+    """GET ?address=[&protocol=imap|pop3] → the provider serving the domain and the settings to use."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("address", str, required=True), OpenApiParameter("protocol", str)],
+        responses=inline_serializer(
+            "ProviderDetection",
+            {
+                "domain": serializers.CharField(),
+                "provider": serializers.DictField(allow_null=True),
+                "mx": serializers.ListField(child=serializers.CharField()),
+                "incoming": serializers.DictField(),
+                "outgoing": serializers.DictField(),
+                "source": serializers.CharField(),
+                "notes": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        detection = selectors.provider_detect(
+            actor=request.user,
+            address=request.query_params.get("address"),
+            protocol=request.query_params.get("protocol"),
+        )
+        body = detection.to_dict()
+        body["notes"] = [{"code": note["code"], "message": str(note["message"])} for note in body["notes"]]
+        return Response(body)

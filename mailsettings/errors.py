@@ -1,0 +1,23 @@
+"""Errors of mail accounts. Services raise them; the API, the pages and the admin render the same sentences."""
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from config.errors import Conflict
+
+
+class AddressInUse(Conflict):
+    """Scenario T6: the address is bound elsewhere. `holder` goes in the body only for an admin of its org."""
+
+    code = "address_in_use"
+    default_message = _(
+        "This address is already configured with IMAP/POP3 in another account and can't be used here. "
+        "Use a different address, or ask the account that uses it to turn IMAP/POP3 off."
+    )
+
+
+class AccountExists(Conflict):
+    code = "account_exists"
+    default_message = _(
+        "This user already has an active mail account. Turn it off before registering another one."
+    )

@@ -1,0 +1,26 @@
+"""Filters of the mail-account list: ?status=&protocol=&owner=&address=."""
+from __future__ import annotations
+
+import django_filters
+
+from mailsettings.addresses import AddressError, normalize_address
+from mailsettings.models import AccountStatus, MailAccount, Protocol
+
+
+class MailAccountFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=AccountStatus.choices)
+    protocol = django_filters.ChoiceFilter(choices=Protocol.choices)
+    owner = django_filters.NumberFilter(field_name="owner_id")
+    address = django_filters.CharFilter(method="filter_address")
+
+    class Meta:
+        model = MailAccount
+        fields = ["status", "protocol", "owner", "address"]
+
+    def filter_address(self, queryset, name, value):
+        # A whole address matches its normalized form (so Alice@Example.COM finds alice@example.com);
+        # anything else is a part of one.
+        try:
+            return queryset.filter(address_normalized=normalize_address(value))
+        except AddressError:
+            return queryset.filter(address_normalized__icontains=value.strip().casefold())

@@ -1,0 +1,254 @@
+"""Writes of mail accounts: register, update, change password, turn off and on, record a check.
+
+Every operation of a person starts with mail_settings_check_access (tenant, role and lock: one place). Every
+change is an AuditEvent naming the changed fields, never a secret's value. The database constraints are the last
+word on "one active binding per address / per user": the pre-checks only give the common case a friendly answer.
+"""
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.services import audit_record
+from config.errors import InvalidInput
+from mailsettings.access import mail_settings_check_access
+from mailsettings.errors import AccountExists, AddressInUse
+from mailsettings.models import AccountStatus, MailAccount
+from mailsettings.validation import CONNECTION_FIELDS, mail_account_clean, password_clean
+
+ADDRESS_CONSTRAINT = "one_active_binding_per_address"
+USER_CONSTRAINT = "one_active_binding_per_user"
+# SQLite names the columns of a failed unique index, not the index.
+_SQLITE_COLUMNS = {
+    ADDRESS_CONSTRAINT: "mailsettings_mailaccount.address_normalized",
+    USER_CONSTRAINT: "mailsettings_mailaccount.owner_id",
+}
+
+APPLY_TO = ("incoming", "outgoing", "both")
+# Statuses a check may record; "disabled" belongs to disable/enable only.
+CHECK_STATUSES = frozenset({
+    AccountStatus.PENDING, AccountStatus.CONNECTED, AccountStatus.AUTH_FAILED, AccountStatus.CONNECTION_FAILED,
+})
+
+
+# --- conflicts --------------------------------------------------------------------------------------------------
+
+
+def _address_in_use(*, actor: User, address_normalized: str) -> AddressInUse:
+    """The 409 for a taken address; who holds it is told only to an admin of the holder's organization."""
+    holder = (
+        MailAccount.objects.select_related("owner")
+        .filter(address_normalized=address_normalized, disabled_at__isnull=True)
+        .first()
+    )
+    extra: dict[str, Any] = {}
+    if holder is not None and actor.is_org_admin and actor.organization_id == holder.organization_id:
+        extra["holder"] = {"id": holder.owner_id, "email": holder.owner.email}
+    return AddressInUse(fields={"address": [AddressInUse.default_message]}, extra=extra)
+
+
+def _check_free(
+    *, actor: User, owner: User | None, address_normalized: str | None, exclude_pk: int | None = None
+) -> None:
+    """Friendly pre-check of both rules; the constraints still decide under a race."""
+    active = MailAccount.objects.filter(disabled_at__isnull=True)
+    if exclude_pk is not None:
+        active = active.exclude(pk=exclude_pk)
+    if owner is not None and active.filter(owner=owner).exists():
+        raise AccountExists()
+    if address_normalized is not None and active.filter(address_normalized=address_normalized).exists():
+        raise _address_in_use(actor=actor, address_normalized=address_normalized)
+
+
+def violated_constraint(exc: IntegrityError) -> str | None:
+    """The name of the constraint an IntegrityError broke: psycopg's diagnostics, else SQLite's message."""
+    diag = getattr(exc.__cause__, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name:
+        return name
+    text = str(exc)
+    for constraint, columns in _SQLITE_COLUMNS.items():
+        if constraint in text or columns in text:
+            return constraint
+    return None
+
+
+def _save_audited(
+    *,
+    actor: User | None,
+    account: MailAccount,
+    action: str,
+    fields: Iterable[str],
+    update_fields: list[str] | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> MailAccount:
+    """Save and audit in one savepoint; turn a broken binding constraint into the product's 409."""
+    fields = sorted(set(fields) - {"address_normalized"})
+    try:
+        with transaction.atomic():
+            account.save(update_fields=update_fields)
+            audit_record(
+                action=action,
+                actor=actor,
+                organization=account.organization,
+                target=account,
+                details={"fields": fields, "owner_id": account.owner_id, **(details or {})},
+            )
+    except IntegrityError as exc:
+        constraint = violated_constraint(exc)
+        if account.pk is not None and not account._state.adding:
+            account.refresh_from_db()  # the caller must not keep values the database refused
+        if constraint == ADDRESS_CONSTRAINT:
+            raise _address_in_use(actor=actor, address_normalized=account.address_normalized) from None
+        if constraint == USER_CONSTRAINT:
+            raise AccountExists() from None
+        raise
+    return account
+
+
+def _reset_check(account: MailAccount, changed: list[str]) -> None:
+    # New connection settings make the last check's answer stale; a turned-off account stays "disabled".
+    if account.is_active:
+        account.status = AccountStatus.PENDING
+        account.last_error_code = ""
+        changed += ["status", "last_error_code"]
+
+
+# --- operations of a person ----------------------------------------------------------------------------------
+
+
+def mail_account_register(*, actor: User, owner: User, data: Mapping[str, Any]) -> MailAccount:
+    """Register `owner`'s IMAP/POP3 + SMTP account (the actor's own, or an admin's for a user of the org)."""
+    mail_settings_check_access(actor=actor, owner=owner)
+    if owner.organization_id is None:
+        raise InvalidInput(fields={"owner": [_("Mail accounts belong to users of an organization.")]})
+    cleaned = mail_account_clean(data=data)
+    _check_free(actor=actor, owner=owner, address_normalized=cleaned["address_normalized"])
+    account = MailAccount(
+        owner=owner, organization_id=owner.organization_id, status=AccountStatus.PENDING, **cleaned
+    )
+    return _save_audited(actor=actor, account=account, action="mail_account.registered", fields=cleaned)
+
+
+def mail_account_update(*, actor: User, account: MailAccount, data: Mapping[str, Any]) -> MailAccount:
+    """Change some settings of an account (only the keys given)."""
+    mail_settings_check_access(actor=actor, owner=account.owner)
+    cleaned = mail_account_clean(data=data, account=account)
+    changed = [name for name, value in cleaned.items() if getattr(account, name) != value]
+    if not changed:
+        return account  # nothing changed: no write, no audit event
+    if "address_normalized" in changed and account.is_active:
+        _check_free(actor=actor, owner=None, address_normalized=cleaned["address_normalized"], exclude_pk=account.pk)
+    for name in changed:
+        setattr(account, name, cleaned[name])
+    audited = list(changed)
+    if CONNECTION_FIELDS.intersection(changed):
+        _reset_check(account, changed)
+    return _save_audited(
+        actor=actor, account=account, action="mail_account.updated", fields=audited,
+        update_fields=[*changed, "updated_at"],
+    )
+
+
+def mail_account_password_change(
+    *, actor: User, account: MailAccount, password: str, apply_to: str | None = None
+) -> MailAccount:
+    """Set a new password for the incoming server, the outgoing one, or both (scenario T4).
+
+    `apply_to` defaults to "both" when the account uses the same credentials for sending. Changing only one side
+    of a same-credentials account gives SMTP its own credentials, so the other side keeps its password.
+    """
+    mail_settings_check_access(actor=actor, owner=account.owner)
+    if apply_to is None or apply_to == "":
+        if not account.smtp_same_credentials:
+            message = _("Choose where the new password applies: incoming, outgoing or both.")
+            raise InvalidInput(fields={"apply_to": [message]})
+        apply_to = "both"
+    if apply_to not in APPLY_TO:
+        raise InvalidInput(fields={"apply_to": [_("Choose incoming, outgoing or both.")]})
+    password = password_clean(value=password)
+
+    changes: dict[str, Any] = {}
+    if account.smtp_same_credentials and apply_to != "both":
+        # Split the shared login: SMTP keeps the same username and the password that is not changing.
+        changes.update(
+            smtp_same_credentials=False,
+            smtp_username=account.incoming_username,
+            smtp_password=account.incoming_password,
+        )
+    if apply_to in ("incoming", "both"):
+        changes["incoming_password"] = password
+    if apply_to in ("outgoing", "both") and not (account.smtp_same_credentials and apply_to == "both"):
+        changes["smtp_password"] = password
+    for name, value in changes.items():
+        setattr(account, name, value)
+    changed = list(changes)
+    audited = list(changed)
+    _reset_check(account, changed)
+    return _save_audited(
+        actor=actor, account=account, action="mail_account.password_changed", fields=audited,
+        update_fields=[*changed, "updated_at"], details={"apply_to": apply_to},
+    )
+
+
+def mail_account_disable(*, actor: User, account: MailAccount) -> MailAccount:
+    """Turn the binding off: kept for history, its address and its owner's slot are free again."""
+    mail_settings_check_access(actor=actor, owner=account.owner)
+    if not account.is_active:
+        return account  # already off: nothing to write or audit
+    account.disabled_at = timezone.now()
+    account.status = AccountStatus.DISABLED
+    return _save_audited(
+        actor=actor, account=account, action="mail_account.disabled", fields=["disabled_at", "status"],
+        update_fields=["disabled_at", "status", "updated_at"],
+    )
+
+
+def mail_account_enable(*, actor: User, account: MailAccount) -> MailAccount:
+    """Turn a binding back on, if its address and its owner's slot are still free; it must be checked again."""
+    mail_settings_check_access(actor=actor, owner=account.owner)
+    if account.is_active:
+        return account
+    _check_free(
+        actor=actor, owner=account.owner, address_normalized=account.address_normalized, exclude_pk=account.pk
+    )
+    account.disabled_at = None
+    account.status = AccountStatus.PENDING
+    account.last_error_code = ""
+    return _save_audited(
+        actor=actor, account=account, action="mail_account.enabled", fields=["disabled_at", "status"],
+        update_fields=["disabled_at", "status", "last_error_code", "updated_at"],
+    )
+
+
+# --- the system's operations (no person, no access check) -----------------------------------------------------
+
+
+def mail_account_record_check(
+    *, account: MailAccount, status: str, error_code: str = "", checked_at: datetime.datetime | None = None
+) -> bool:
+    """Record a check's outcome (diagnostics). Returns False when it was dropped.
+
+    `checked_at` is when the check read the settings (its start). The result is dropped when the account was
+    turned off, when its settings changed after `checked_at` (the answer is about settings that no longer
+    exist), or when a later check was already recorded.
+    """
+    if status not in CHECK_STATUSES:
+        raise ValueError(f"a check cannot set status {status!r}")
+    checked_at = checked_at or timezone.now()
+    error_code = (error_code or "")[:64]
+    updated = (
+        MailAccount.objects.filter(pk=account.pk, disabled_at__isnull=True, updated_at__lte=checked_at)
+        .filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lte=checked_at))
+        .update(status=status, last_error_code=error_code, last_checked_at=checked_at)
+    )
+    if updated:
+        account.status, account.last_error_code, account.last_checked_at = status, error_code, checked_at
+    return bool(updated)

@@ -1,0 +1,239 @@
+"""The rules a mail account's fields must satisfy, shared by the API, the pages and the admin.
+
+`mail_account_clean` turns submitted values into model values (normalized address and hosts, default username,
+default ports) or raises InvalidInput with a sentence per field. Messages never quote a password.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from config.errors import InvalidInput
+from mailsettings import ports
+from mailsettings.addresses import AddressError, parse_address
+from mailsettings.hosts import HostError, normalize_host
+from mailsettings.models import MailAccount, Protocol, Security
+
+# Fields a person may set. Everything else (status, organization, timestamps) is the service's business.
+EDITABLE_FIELDS = (
+    "address",
+    "protocol",
+    "incoming_host",
+    "incoming_port",
+    "incoming_security",
+    "incoming_username",
+    "incoming_password",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_same_credentials",
+    "smtp_username",
+    "smtp_password",
+    "save_sent_on_server",
+)
+SECRET_FIELDS = frozenset({"incoming_password", "smtp_password"})
+# A change to any of these makes the last check's result stale: the account is "pending" again.
+CONNECTION_FIELDS = frozenset(EDITABLE_FIELDS) - {"save_sent_on_server"}
+
+MAX_USERNAME_LENGTH = 254
+MAX_PASSWORD_LENGTH = 1024
+
+_REQUIRED = _("This field is required.")
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.fields: dict[str, list[Any]] = {}
+
+    def add(self, name: str, message: Any) -> None:
+        self.fields.setdefault(name, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.fields:
+            raise InvalidInput(fields=self.fields)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _clean_port(value: Any, errors: _Errors, name: str) -> int | None:
+    # bool is an int in Python: True must not become port 1.
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        errors.add(name, _("Enter a port number between 1 and 65535."))
+        return None
+    try:
+        port = int(value)
+    except ValueError:
+        errors.add(name, _("Enter a port number between 1 and 65535."))
+        return None
+    if not 1 <= port <= 65535:
+        errors.add(name, _("Enter a port number between 1 and 65535."))
+        return None
+    return port
+
+
+def _clean_choice(value: Any, choices: list[str], errors: _Errors, name: str, message: Any) -> str | None:
+    if not isinstance(value, str) or value.strip().lower() not in choices:
+        errors.add(name, message)
+        return None
+    return value.strip().lower()
+
+
+def _clean_bool(value: Any, errors: _Errors, name: str) -> bool | None:
+    if not isinstance(value, bool):
+        errors.add(name, _("Choose true or false."))
+        return None
+    return value
+
+
+def _clean_username(value: Any, errors: _Errors, name: str) -> str | None:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors.add(name, _("Enter the username as text."))
+        return None
+    value = value.strip()
+    if len(value) > MAX_USERNAME_LENGTH:
+        errors.add(name, _("The username is too long: at most 254 characters."))
+        return None
+    if any(ch in value for ch in "\r\n\0"):
+        errors.add(name, _("A username cannot contain line breaks."))
+        return None
+    return value
+
+
+def _clean_password(value: Any, errors: _Errors, name: str) -> str | None:
+    # Passwords are kept exactly as typed (spaces included) and never quoted back.
+    if not isinstance(value, str) or value == "":
+        errors.add(name, _("Enter the password."))
+        return None
+    if len(value) > MAX_PASSWORD_LENGTH:
+        errors.add(name, _("The password is too long: at most 1024 characters."))
+        return None
+    if any(ch in value for ch in "\r\n\0"):
+        errors.add(name, _("A password cannot contain line breaks."))
+        return None
+    return value
+
+
+def mail_account_clean(*, data: Mapping[str, Any], account: MailAccount | None = None) -> dict[str, Any]:
+    """Validate `data` for a new account (account=None) or a change of `account` (only the keys given).
+
+    Returns model field values, `address_normalized` included when the address is given. Unknown keys are
+    ignored. Raises InvalidInput with per-field sentences.
+    """
+    creating = account is None
+    data = {name: data[name] for name in EDITABLE_FIELDS if name in data}
+    errors = _Errors()
+    cleaned: dict[str, Any] = {}
+
+    def current(name: str) -> Any:
+        if name in cleaned:
+            return cleaned[name]
+        return None if creating else getattr(account, name)
+
+    if creating:
+        for name in ("address", "incoming_host", "incoming_security", "incoming_password", "smtp_host",
+                     "smtp_security"):
+            if _blank(data.get(name)):
+                errors.add(name, _REQUIRED)
+                data.pop(name, None)
+
+    if "address" in data:
+        try:
+            parsed = parse_address(data["address"])
+        except AddressError as exc:
+            errors.add("address", exc.message)
+        else:
+            cleaned["address"] = data["address"].strip()
+            cleaned["address_normalized"] = parsed.normalized
+
+    if "protocol" in data or creating:
+        value = data.get("protocol", Protocol.IMAP)
+        protocol = _clean_choice(value, Protocol.values, errors, "protocol", _("Choose imap or pop3."))
+        if protocol is not None:
+            cleaned["protocol"] = protocol
+
+    for name in ("incoming_host", "smtp_host"):
+        if name in data:
+            try:
+                cleaned[name] = normalize_host(data[name])
+            except HostError as exc:
+                errors.add(name, exc.message)
+
+    for name in ("incoming_security", "smtp_security"):
+        if name in data:
+            value = _clean_choice(data[name], Security.values, errors, name, _("Choose ssl, starttls or none."))
+            if value is not None:
+                cleaned[name] = value
+
+    for name, security_name, protocol in (
+        ("incoming_port", "incoming_security", None),
+        ("smtp_port", "smtp_security", ports.SMTP),
+    ):
+        if data.get(name) is not None:
+            port = _clean_port(data[name], errors, name)
+            if port is not None:
+                cleaned[name] = port
+        elif creating:
+            # No port given: the usual one for the protocol and security, as mail clients do.
+            security = cleaned.get(security_name)
+            server_protocol = protocol or cleaned.get("protocol")
+            if security is not None and server_protocol is not None:
+                cleaned[name] = ports.default_port(server_protocol, security)
+            # else: the security or protocol field already carries the error to fix first
+
+    for name in ("smtp_same_credentials", "save_sent_on_server"):
+        if name in data:
+            value = _clean_bool(data[name], errors, name)
+            if value is not None:
+                cleaned[name] = value
+        elif creating:
+            cleaned[name] = name == "smtp_same_credentials"
+
+    if "incoming_username" in data or creating:
+        username = _clean_username(data.get("incoming_username"), errors, "incoming_username")
+        if username == "":
+            # The address is the username at nearly every provider.
+            username = current("address")
+        if username is not None:
+            cleaned["incoming_username"] = username
+
+    if "incoming_password" in data:
+        password = _clean_password(data["incoming_password"], errors, "incoming_password")
+        if password is not None:
+            cleaned["incoming_password"] = password
+
+    same = current("smtp_same_credentials")
+    if same is True:
+        # The SMTP login is the incoming one: a separate secret left behind would be a secret nobody uses.
+        if creating or (account is not None and not account.smtp_same_credentials):
+            cleaned["smtp_username"] = ""
+            cleaned["smtp_password"] = ""
+    elif same is False:
+        if "smtp_username" in data:
+            username = _clean_username(data["smtp_username"], errors, "smtp_username")
+            if username is not None:
+                cleaned["smtp_username"] = username
+        if not current("smtp_username") and "smtp_username" not in errors.fields:
+            errors.add("smtp_username", _("Enter the username for the outgoing server, or use the same credentials."))
+        if "smtp_password" in data:
+            password = _clean_password(data["smtp_password"], errors, "smtp_password")
+            if password is not None:
+                cleaned["smtp_password"] = password
+        elif not current("smtp_password"):
+            errors.add("smtp_password", _("Enter the password for the outgoing server, or use the same credentials."))
+
+    errors.raise_if_any()
+    return cleaned
+
+
+def password_clean(*, value: Any, field: str = "password") -> str:
+    """A new password, as typed, or InvalidInput on `field`."""
+    errors = _Errors()
+    password = _clean_password(value, errors, field)
+    errors.raise_if_any()
+    return password
