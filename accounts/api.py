@@ -1,16 +1,17 @@
-"""API views of accounts: sign-in tokens."""
+"""API views of accounts: sign-in tokens and the organization's audit trail."""
 from __future__ import annotations
 
+import django_filters
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services
-from accounts.models import ApiToken
+from accounts import selectors, services
+from accounts.models import ApiToken, AuditEvent
 from config.errors import InvalidInput
 
 
@@ -58,3 +59,58 @@ class TokenView(APIView):
             raise InvalidInput(_("Send the token to revoke in the Authorization header."))
         services.api_token_revoke(token=request.auth, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class IsOrganizationAdmin(BasePermission):
+    """Organization-wide lists are for the organization's admins (403 `permission_denied` for anyone else)."""
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_org_admin)
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    action = django_filters.BaseInFilter(field_name="action", help_text=_("One action or several, comma-separated."))
+    actor = django_filters.NumberFilter(field_name="actor_id", help_text=_("The acting user's id."))
+    target = django_filters.CharFilter(method="filter_target", help_text=_('"<type>:<id>", e.g. "user:12".'))
+    target_type = django_filters.CharFilter(field_name="target_type")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["action", "actor", "target", "target_type"]
+
+    def filter_target(self, queryset, name, value):
+        target_type, _sep, target_id = value.partition(":")
+        if not target_id:
+            raise InvalidInput(fields={"target": [_('Write the target as "<type>:<id>", e.g. "user:12".')]})
+        return queryset.filter(target_type=target_type, target_id=target_id)
+
+
+class AuditActorOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="actor_id", allow_null=True)
+    email = serializers.CharField(source="actor_email")
+
+
+class AuditTargetOutput(serializers.Serializer):
+    type = serializers.CharField(source="target_type")
+    id = serializers.CharField(source="target_id")
+    repr = serializers.CharField(source="target_repr")
+
+
+class AuditEventOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    action = serializers.CharField()
+    actor = AuditActorOutput(source="*")
+    target = AuditTargetOutput(source="*")
+    details = serializers.JSONField()
+
+
+class AuditEventListView(generics.ListAPIView):
+    """The organization's audit trail, newest first (admins only)."""
+
+    permission_classes = [IsOrganizationAdmin]
+    serializer_class = AuditEventOutput
+    filterset_class = AuditEventFilter
+
+    def get_queryset(self):
+        return selectors.audit_event_list(organization=self.request.user.organization)

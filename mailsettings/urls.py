@@ -1,6 +1,7 @@
 from django.urls import path  # noqa: F401 - filled in by the mail-accounts and locks work
 
 from mailsettings import api as mail_accounts_api
+from mailsettings import api_users
 
 urlpatterns: list = [
     # mail accounts (issue 3)
@@ -23,4 +24,5 @@ urlpatterns: list = [
     path("address-availability/", mail_accounts_api.AddressAvailabilityView.as_view(), name="address-availability"),
     path("providers/detect/", mail_accounts_api.ProviderDetectView.as_view(), name="provider-detect"),
     # users and their lock state (issue 4)
+    path("users/", api_users.UserListView.as_view(), name="user-list"),
 ]
