@@ -118,11 +118,18 @@ class Channel:
             raise ReadTimeout()
         return remaining
 
+    def _record_partial(self, why: str) -> None:
+        """Keep the start of what never became a full line, so the details show what the server sent."""
+        if self._buf:
+            head = bytes(self._buf[:200]).decode("utf-8", errors="replace")
+            self.transcript.server(f"{head}… [{why} after {len(self._buf)} bytes]")
+
     def _fill(self) -> None:
-        self.sock.settimeout(self.remaining())
         try:
+            self.sock.settimeout(self.remaining())
             chunk = self.sock.recv(4096)
-        except (TimeoutError, ssl.SSLWantReadError):
+        except (TimeoutError, ssl.SSLWantReadError, ReadTimeout):
+            self._record_partial("no line end before the deadline")
             raise ReadTimeout() from None
         except (ConnectionResetError, BrokenPipeError, ssl.SSLEOFError, ssl.SSLZeroReturnError):
             raise ConnectionClosed() from None
@@ -131,9 +138,10 @@ class Channel:
         if not chunk:
             raise ConnectionClosed()
         self.bytes_read += len(chunk)
-        if self.bytes_read > self.options.max_bytes:
-            raise LineTooLong("step byte limit")
         self._buf += chunk
+        if self.bytes_read > self.options.max_bytes:
+            self._record_partial("step byte limit reached")
+            raise LineTooLong("step byte limit")
 
     def read_raw_line(self) -> bytes:
         """One line without its CRLF. The buffer never holds more than max_line + one chunk."""
@@ -143,9 +151,12 @@ class Channel:
                 line = bytes(self._buf[:end])
                 del self._buf[: end + 1]
                 if len(line) > self.options.max_line:
+                    head = line[:200].decode("utf-8", errors="replace")
+                    self.transcript.server(f"{head}… [line too long: {len(line)} bytes]")
                     raise LineTooLong("line")
                 return line.rstrip(b"\r")
             if len(self._buf) > self.options.max_line:
+                self._record_partial("line too long")
                 raise LineTooLong("line")
             self._fill()
 
