@@ -145,6 +145,7 @@ class ImapClient:
         self.channel = channel
         self.counter = 0
         self.capabilities: set[str] = set()
+        self.preauth = False  # "* PREAUTH": the server authenticated us already (LOGIN would be an error)
 
     def _next_tag(self) -> str:
         self.counter += 1
@@ -166,6 +167,7 @@ class ImapClient:
 
     def read_greeting(self) -> str:
         greeting = self.read_line()
+        self.preauth = greeting.upper().startswith("* PREAUTH")
         caps = capabilities_from(greeting)
         if caps:
             self.capabilities = caps
@@ -298,7 +300,7 @@ def _greeting_step(rec: SessionRecorder, client: ImapClient) -> None:
         verdict = classify_greeting(Protocol.IMAP, greeting)
         if verdict.code != Code.OK:
             raise ProbeError(verdict.code, transient=verdict.transient, reason=verdict.reason)
-        step.details["preauth"] = greeting.upper().startswith("* PREAUTH")
+        step.details["preauth"] = client.preauth
         if not client.capabilities:
             client.capability()
         step.details["capabilities"] = sorted(client.capabilities)
@@ -331,6 +333,9 @@ def _tls_step(rec: SessionRecorder, client: ImapClient, *, host: str, security: 
 def _login_step(rec: SessionRecorder, client: ImapClient, *, username: str, password: str) -> None:
     with rec.step(Step.LOGIN, on_closed=(Code.DISCONNECTED_DURING_AUTH, False, "closed_during_auth")) as step:
         step.details["username"] = username
+        if client.preauth:
+            step.details["method"] = "PREAUTH"
+            return
         caps = client.capabilities
         if "LOGINDISABLED" in caps:
             if "AUTH=PLAIN" not in caps:

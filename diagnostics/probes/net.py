@@ -5,6 +5,12 @@ Socket timeouts alone do not bound a step: a server that drips one byte a second
 timeout forever, and one that sends a 10 MB "banner" fills memory. Here every read is bounded by
 the step's deadline (CPython's blocking recv/handshake with a timeout also use a deadline internally),
 a maximum line length and a maximum number of bytes per step.
+
+What a hostile server gets (decided here, relied on by the tests):
+- a line longer than max_line (a 10 MB "banner") -> wrong_protocol, reason response_too_long: no mail
+  server sends such a line, so it is not the protocol we expect; the read stops after ~max_line bytes;
+- bytes that never make a line before the step deadline (a drip) -> timeout (transient);
+- a TCP connect that gets no answer (black hole) -> port_filtered after connect_timeout.
 """
 
 from __future__ import annotations

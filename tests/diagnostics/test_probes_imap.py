@@ -221,3 +221,21 @@ def test_each_step_is_reported_as_it_finishes(dovecot):
                                 password=dovecot.users[ALICE], options=loopback_options(ca_file=dovecot.ca_file),
                                 on_step=lambda step: seen.append(str(step.step)))
     assert seen == [str(step.step) for step in result.steps] == ["dns", "port", "tls", "greeting", "login", "folders"]
+
+
+def test_a_server_line_that_echoes_the_password_is_masked(scripted_server, test_ca):
+    password = "hunter2-echoed"
+    server = scripted_server(s.imap(login_reply=f"NO [AUTHENTICATIONFAILED] wrong password {password}"))
+    result = _session("127.0.0.1", server.port, "none", ca_file=test_ca.ca_pem, username="u@example.test",
+                      password=password)
+    login = result.step(Step.LOGIN)
+    assert login.details["server_line"] == "a2 NO [AUTHENTICATIONFAILED] wrong password ***"
+    assert password not in json.dumps(result.to_dict())
+
+
+def test_a_preauthenticated_connection_skips_login(scripted_server, test_ca):
+    server = scripted_server(s.imap(greeting="* PREAUTH [CAPABILITY IMAP4rev1] Logged in as u"))
+    result = _session("127.0.0.1", server.port, "none", ca_file=test_ca.ca_pem, username="u@example.test",
+                      password="pw-123456")
+    assert result.step(Step.LOGIN).details["method"] == "PREAUTH"
+    assert not any(" LOGIN " in line for line in server.received)
