@@ -10,8 +10,12 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, TextField, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +25,7 @@ from config.errors import InvalidInput
 from mailsettings.access import mail_settings_check_access
 from mailsettings.errors import AccountExists, AddressInUse
 from mailsettings.models import AccountStatus, MailAccount
+from mailsettings.secrets import secret_rotate
 from mailsettings.validation import CONNECTION_FIELDS, mail_account_clean, password_clean
 
 ADDRESS_CONSTRAINT = "one_active_binding_per_address"
@@ -252,3 +257,47 @@ def mail_account_record_check(
     if updated:
         account.status, account.last_error_code, account.last_checked_at = status, error_code, checked_at
     return bool(updated)
+
+
+# --- secrets at rest ------------------------------------------------------------------------------------------
+
+SECRET_COLUMNS = ("incoming_password", "smtp_password")
+
+
+def _under_first_key(token: str) -> bool:
+    first = settings.FIELD_ENCRYPTION_KEYS[0]
+    try:
+        Fernet(first.encode() if isinstance(first, str) else first).decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+def mail_account_secrets_rotate() -> dict[str, int]:
+    """Re-encrypt every stored password under the first of FIELD_ENCRYPTION_KEYS; then the others can go.
+
+    Works on the ciphertext (never holds a plaintext longer than MultiFernet.rotate does) and writes each row
+    only if it is unchanged since it was read, so a password changed meanwhile is not overwritten.
+    Returns {"touched": rows re-encrypted, "current": rows already under the first key, "changed": rows skipped
+    because they changed under us (they were written under the first key by that change)}.
+    """
+    raw = {f"raw_{name}": Cast(name, output_field=TextField()) for name in SECRET_COLUMNS}
+    counts = {"touched": 0, "current": 0, "changed": 0}
+    rows = MailAccount.objects.annotate(**raw).values_list("pk", *raw).order_by("pk")
+    for pk, *tokens in rows.iterator(chunk_size=500):
+        old = dict(zip(SECRET_COLUMNS, tokens, strict=True))
+        stale = {name: token for name, token in old.items() if token and not _under_first_key(token)}
+        if not stale:
+            counts["current"] += 1
+            continue
+        try:
+            new = {name: Value(secret_rotate(token), output_field=TextField()) for name, token in stale.items()}
+        except InvalidToken:
+            # Never print the token: it is the ciphertext of a password.
+            raise ImproperlyConfigured(
+                f"Mail account {pk} has a password that no key in FIELD_ENCRYPTION_KEYS decrypts."
+            ) from None
+        unchanged = {f"raw_{name}": token for name, token in old.items()}
+        updated = MailAccount.objects.annotate(**raw).filter(pk=pk, **unchanged).update(**new)
+        counts["touched" if updated else "changed"] += 1
+    return counts

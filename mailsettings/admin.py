@@ -1,0 +1,274 @@
+"""The Django admin of mail accounts. Organization-scoped; every change goes through mailsettings.services, so it
+is checked (tenant, role, lock) and audited exactly as in the API. No form ever renders a password: the add form
+takes one write-only, and a separate "Change password" page sets a new one."""
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from accounts.admin_scoping import OrganizationScopedAdmin
+from config.errors import InvalidInput, MailbindError
+from mailsettings import services
+from mailsettings.access import mail_settings_check_access
+from mailsettings.models import MailAccount
+from mailsettings.validation import mail_account_clean
+from mailsettings.warnings import account_warnings
+
+SETTINGS_FIELDS = [
+    "address",
+    "protocol",
+    "incoming_host",
+    "incoming_port",
+    "incoming_security",
+    "incoming_username",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_same_credentials",
+    "smtp_username",
+    "save_sent_on_server",
+]
+NEW_CREDENTIAL_TEMPLATE = "admin/mailsettings/mailaccount/password.html"
+
+
+def _password_input(label: Any, *, required: bool) -> forms.CharField:
+    # render_value=False: a redisplayed form (after an error) comes back with the box empty.
+    return forms.CharField(
+        label=label, required=required, strip=False, widget=forms.PasswordInput(render_value=False)
+    )
+
+
+def _error_text(error: MailbindError) -> str:
+    text = str(error.message)
+    holder = error.extra.get("holder") if error.extra else None
+    if holder:
+        text += " " + str(_("Held by %(email)s.") % {"email": holder["email"]})
+    return text
+
+
+class _ServiceRulesForm(forms.ModelForm):
+    """The service's rules are the form's rules; the database constraints are the service's business."""
+
+    def _service_data(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                mail_account_clean(data=self._service_data(), account=self.instance if self.instance.pk else None)
+            except InvalidInput as exc:
+                for name, messages_ in exc.fields.items():
+                    self.add_error(name if name in self.fields else None, [str(m) for m in messages_])
+        return cleaned
+
+    def validate_unique(self) -> None:
+        # The model's conditional constraints name no form field usefully; the service answers 409 sentences.
+        return None
+
+
+class MailAccountChangeForm(_ServiceRulesForm):
+    class Meta:
+        model = MailAccount
+        fields = SETTINGS_FIELDS
+
+    def _service_data(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.changed_data if name in self.cleaned_data}
+
+
+class MailAccountAddForm(_ServiceRulesForm):
+    incoming_password = _password_input(_("incoming password"), required=True)
+    smtp_password = _password_input(_("outgoing password"), required=False)
+
+    class Meta:
+        model = MailAccount
+        fields = ["owner", *SETTINGS_FIELDS]
+
+    def _service_data(self) -> dict[str, Any]:
+        return {name: value for name, value in self.cleaned_data.items() if name != "owner"}
+
+
+class MailPasswordForm(forms.Form):
+    password = _password_input(_("new password"), required=True)
+    apply_to = forms.ChoiceField(
+        label=_("apply to"),
+        required=False,
+        choices=[
+            ("", _("Default (both, when sending uses the same credentials)")),
+            ("both", _("Incoming and outgoing servers")),
+            ("incoming", _("Incoming server only")),
+            ("outgoing", _("Outgoing (SMTP) server only")),
+        ],
+        help_text=_("A password changed in one place and forgotten in the other makes sending fail."),
+    )
+
+
+@admin.register(MailAccount)
+class MailAccountAdmin(OrganizationScopedAdmin):
+    form = MailAccountChangeForm
+    add_form = MailAccountAddForm
+    list_display = ["address", "owner", "protocol", "status", "last_checked_at", "disabled_at"]
+    list_filter = ["status", "protocol"]
+    search_fields = ["address_normalized", "owner__email"]
+    list_select_related = ["owner"]
+    actions = ["disable_selected", "enable_selected"]
+    readonly_fields = [
+        "owner", "password", "status", "last_checked_at", "last_error_code", "warnings",
+        "disabled_at", "created_at", "updated_at",
+    ]
+
+    # --- forms ----------------------------------------------------------------------------------------------
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [
+                (None, {"fields": ["owner", "address", "protocol"]}),
+                (_("Incoming server"), {"fields": [
+                    "incoming_host", "incoming_port", "incoming_security", "incoming_username", "incoming_password",
+                ]}),
+                (_("Outgoing (SMTP) server"), {"fields": [
+                    "smtp_host", "smtp_port", "smtp_security", "smtp_same_credentials", "smtp_username",
+                    "smtp_password", "save_sent_on_server",
+                ]}),
+            ]
+        return [
+            (None, {"fields": ["owner", "address", "protocol", "status", "last_checked_at", "last_error_code",
+                               "warnings", "disabled_at"]}),
+            (_("Incoming server"), {"fields": [
+                "incoming_host", "incoming_port", "incoming_security", "incoming_username", "password",
+            ]}),
+            (_("Outgoing (SMTP) server"), {"fields": [
+                "smtp_host", "smtp_port", "smtp_security", "smtp_same_credentials", "smtp_username",
+                "save_sent_on_server",
+            ]}),
+            (_("History"), {"fields": ["created_at", "updated_at"]}),
+        ]
+
+    @admin.display(description=_("password"))
+    def password(self, obj: MailAccount) -> str:
+        url = reverse("admin:mailsettings_mailaccount_password", args=[obj.pk])
+        return format_html('{} <a href="{}">{}</a>', _("Stored encrypted; never shown."), url, _("Change password"))
+
+    @admin.display(description=_("warnings"))
+    def warnings(self, obj: MailAccount) -> str:
+        return "; ".join(str(w.message) for w in account_warnings(obj)) or "—"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # bindings are history: turn them off instead
+
+    # --- saving through the services -----------------------------------------------------------------------
+
+    def save_model(self, request, obj: MailAccount, form, change: bool) -> None:
+        if change:
+            account = MailAccount.objects.select_related("owner", "organization").get(pk=obj.pk)
+            services.mail_account_update(actor=request.user, account=account, data=form._service_data())
+        else:
+            account = services.mail_account_register(
+                actor=request.user, owner=form.cleaned_data["owner"], data=form._service_data()
+            )
+            obj.pk = account.pk  # the admin's "added" message and redirect use it
+
+    def save_related(self, request, form, formsets, change) -> None:
+        return None  # no relations edited here
+
+    def _refuse_locked(self, request, object_id) -> HttpResponseRedirect | None:
+        """A locked admin reaches neither view nor change of their own account: the lock's sentence instead."""
+        obj = self.get_object(request, object_id) if object_id else None
+        if obj is None:
+            return None
+        try:
+            mail_settings_check_access(actor=request.user, owner=obj.owner)
+        except MailbindError as exc:
+            self.message_user(request, _error_text(exc), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:mailsettings_mailaccount_changelist"))
+        return None
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        refused = self._refuse_locked(request, object_id)
+        if refused is not None:
+            return refused
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except MailbindError as exc:
+            # A conflict found at save time (the address taken meanwhile, a lock just placed): a message, not a 500.
+            self.message_user(request, _error_text(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    # --- change password -----------------------------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/password/",
+                self.admin_site.admin_view(self.password_view),
+                name="mailsettings_mailaccount_password",
+            ),
+            *super().get_urls(),
+        ]
+
+    def password_view(self, request, object_id):
+        account = self.get_object(request, object_id)
+        if account is None or not self.has_change_permission(request, account):
+            raise Http404
+        refused = self._refuse_locked(request, object_id)
+        if refused is not None:
+            return refused
+        form = MailPasswordForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.mail_account_password_change(
+                    actor=request.user,
+                    account=account,
+                    password=form.cleaned_data["password"],
+                    apply_to=form.cleaned_data["apply_to"] or None,
+                )
+            except InvalidInput as exc:
+                for name, messages_ in exc.fields.items():
+                    form.add_error(name if name in form.fields else None, [str(m) for m in messages_])
+            except MailbindError as exc:
+                form.add_error(None, _error_text(exc))
+            else:
+                self.message_user(request, _("The password of %(address)s was changed.") % {"address": account})
+                return HttpResponseRedirect(reverse("admin:mailsettings_mailaccount_change", args=[account.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Change password"),
+            "opts": self.opts,
+            "original": account,
+            "form": form,
+        }
+        return TemplateResponse(request, NEW_CREDENTIAL_TEMPLATE, context)
+
+    # --- bulk actions --------------------------------------------------------------------------------------
+
+    def _each(self, request, queryset, operation, done_message) -> None:
+        for account in queryset.select_related("owner", "organization"):
+            try:
+                operation(actor=request.user, account=account)
+            except MailbindError as exc:
+                self.message_user(request, f"{account}: {_error_text(exc)}", messages.ERROR)
+            else:
+                self.message_user(request, done_message % {"address": account})
+
+    @admin.action(description=_("Turn off the selected mail accounts"))
+    def disable_selected(self, request, queryset) -> None:
+        self._each(request, queryset, services.mail_account_disable, _("Turned off %(address)s."))
+
+    @admin.action(description=_("Turn on the selected mail accounts"))
+    def enable_selected(self, request, queryset) -> None:
+        self._each(request, queryset, services.mail_account_enable, _("Turned on %(address)s."))
