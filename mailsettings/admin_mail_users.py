@@ -83,7 +83,7 @@ class LockedFilter(admin.SimpleListFilter):
         return queryset
 
 
-@admin.display(description=_("mail address"), ordering="email")
+@admin.display(description=_("mail address"))
 def mail_address(user) -> str:
     account = mail_user_account(user)
     return account.address if account else "—"

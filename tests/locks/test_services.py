@@ -12,6 +12,7 @@ from locks.services import (
     settings_lock_release_by_operator,
 )
 from mailsettings.access import mail_settings_check_access
+from tests.locks.helpers import OWN_LOCK_MESSAGE
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +117,7 @@ def test_a_locked_admin_cannot_unlock_their_own_settings(admin_a, admin_b):
     with pytest.raises(CannotUnlockOwnSettings) as caught:
         settings_lock_release(actor=admin_b, user=admin_b)
     assert caught.value.code == "cannot_unlock_own_settings" and caught.value.status_code == 403
-    assert str(caught.value) == "Your settings were locked by an administrator. Ask another administrator to unlock them."
+    assert str(caught.value) == OWN_LOCK_MESSAGE
     assert settings_lock_active(user=admin_b) is not None
 
 
