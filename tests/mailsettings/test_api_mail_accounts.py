@@ -78,6 +78,15 @@ def test_invalid_fields_are_400_invalid_per_field(api_as, user_s):
     assert set(fields) == {"address", "incoming_host", "incoming_port", "smtp_security", "protocol"}
 
 
+def test_unusual_but_legal_settings_are_saved_with_warnings(api_as, user_s):
+    body = account_data(incoming_security="starttls", smtp_port=2525)
+    response = api_as(user_s).post(LIST, body, format="json")
+    assert response.status_code == 201
+    warnings = response.json()["warnings"]
+    assert [w["code"] for w in warnings] == ["port_security_mismatch", "nonstandard_port"]
+    assert all(set(w) == {"code", "message"} and w["message"] for w in warnings)
+
+
 def test_a_second_account_of_one_user_is_409_account_exists(api_as, user_s):
     account_create(user_s)
     response = api_as(user_s).post(LIST, account_data("other@example.com"), format="json")
