@@ -272,3 +272,7 @@ class MailAccountAdmin(OrganizationScopedAdmin):
     @admin.action(description=_("Turn on the selected mail accounts"))
     def enable_selected(self, request, queryset) -> None:
         self._each(request, queryset, services.mail_account_enable, _("Turned on %(address)s."))
+
+
+# The "Security settings > Mail users" page (issue 4) lives in its own module; importing it registers it.
+from mailsettings import admin_mail_users  # noqa: E402, F401

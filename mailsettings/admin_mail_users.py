@@ -154,7 +154,9 @@ class MailUserAdmin(OrganizationScopedAdmin):
         @admin.display(description=_("settings lock"))
         def settings_lock_button(user):
             lock = mail_user_lock(user)
-            if lock is not None and user.pk == actor.pk:
+            if user.pk == actor.pk:
+                if lock is None:
+                    return "—"  # locking yourself is refused: nobody offers a button that cannot work
                 return format_html(
                     '<span class="mail-users-own-lock">{}</span>',
                     _("Your settings are locked. Ask another administrator to unlock them."),

@@ -103,6 +103,11 @@ def test_the_own_locked_row_has_no_button_and_says_to_ask_another_admin(signed_i
     assert "/unlock/" not in row and "/lock/" not in row
 
 
+def test_the_own_unlocked_row_offers_no_lock_button(signed_in, admin_b, acme):
+    row = row_of(signed_in(admin_b).get(LIST).content.decode(), "admin.b@acme.test")
+    assert "/lock/" not in row and "Lock settings" not in row
+
+
 def test_all_users_shows_people_without_mail_settings_too(signed_in, admin_a, acme):
     page = signed_in(admin_a).get(LIST, {"shown": "all"}).content.decode()
     assert emails_listed(page) == ["admin.a@acme.test", "admin.b@acme.test", "user.s@acme.test"]
