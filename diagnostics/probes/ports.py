@@ -6,23 +6,18 @@ import time
 
 from diagnostics.probes.net import ProbeOptions, connect_checked
 from diagnostics.probes.results import Code, ProbeError, Protocol, Security, Step, StepResult
+from mailsettings import ports as port_facts
 
-# (protocol, port) -> the securities that port is meant for.
+# The facts live in mailsettings.ports (the settings forms use them too); here they are typed for the probes.
 STANDARD_PORTS: dict[tuple[Protocol, int], frozenset[Security]] = {
-    (Protocol.IMAP, 993): frozenset({Security.IMPLICIT}),
-    (Protocol.IMAP, 143): frozenset({Security.STARTTLS, Security.NONE}),
-    (Protocol.POP3, 995): frozenset({Security.IMPLICIT}),
-    (Protocol.POP3, 110): frozenset({Security.STARTTLS, Security.NONE}),
-    (Protocol.SMTP, 465): frozenset({Security.IMPLICIT}),
-    (Protocol.SMTP, 587): frozenset({Security.STARTTLS}),
-    (Protocol.SMTP, 25): frozenset({Security.STARTTLS, Security.NONE}),
+    (Protocol(protocol), port): frozenset(Security(s) for s in securities)
+    for (protocol, port), securities in port_facts.STANDARD_PORTS.items()
 }
 
 # What to suggest, best first.
 RECOMMENDED: dict[Protocol, tuple[tuple[int, Security], ...]] = {
-    Protocol.IMAP: ((993, Security.IMPLICIT), (143, Security.STARTTLS)),
-    Protocol.POP3: ((995, Security.IMPLICIT), (110, Security.STARTTLS)),
-    Protocol.SMTP: ((465, Security.IMPLICIT), (587, Security.STARTTLS), (25, Security.STARTTLS)),
+    Protocol(protocol): tuple((port, Security(s)) for port, s in pairs)
+    for protocol, pairs in port_facts.RECOMMENDED.items()
 }
 
 ALL_STANDARD_PORTS = frozenset(port for _, port in STANDARD_PORTS)
