@@ -1,1 +1,10 @@
-urlpatterns: list = []
+from django.urls import path
+
+from diagnostics import api
+
+urlpatterns = [
+    path("mail-accounts/<int:pk>/diagnostics/", api.AccountDiagnosticsView.as_view(), name="account-diagnostics"),
+    path("diagnostics/<int:pk>/", api.RunDetailView.as_view(), name="diagnostic-run"),
+    path("tools/port-check/", api.PortCheckView.as_view(), name="tool-port-check"),
+    path("tools/domain-details/", api.DomainDetailsView.as_view(), name="tool-domain-details"),
+]

@@ -90,3 +90,21 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def broker_unreachable():
+    """Point the Celery app at a loopback port where nothing listens, then restore it (pools included)."""
+    from config.celery import app
+
+    def reset_pools():
+        # Forget (not close) the pools: kombu keeps one per URL in a registry, and the original one is reused.
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    original = app.conf.broker_url, app.conf.broker_write_url
+    app.conf.broker_url = app.conf.broker_write_url = "redis://127.0.0.1:9/0"
+    reset_pools()
+    yield
+    app.conf.broker_url, app.conf.broker_write_url = original
+    reset_pools()

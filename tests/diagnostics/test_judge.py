@@ -1,6 +1,6 @@
 """The pure judgment of a run: rows, merging both servers, the verdict, the account status, the advice."""
 from diagnostics import judge
-from diagnostics.probes.results import Code, Protocol, SessionResult, Security, Step, StepResult
+from diagnostics.probes.results import Code, Protocol, Security, SessionResult, Step, StepResult
 
 
 def session(*steps: StepResult) -> SessionResult:

@@ -1,0 +1,108 @@
+"""API views of diagnostics: thin; the services decide, the serializers shape."""
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from diagnostics import judge, selectors, services
+from diagnostics.models import DiagnosticRun, DiagnosticStep
+
+
+class StepOutput(serializers.ModelSerializer):
+    message = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DiagnosticStep
+        fields = ["name", "status", "code", "message", "duration_ms", "details"]
+
+    def get_message(self, step: DiagnosticStep) -> str:
+        # Rendered in the reader's language (the stored message is the English record).
+        return str(judge.step_message(name=step.name, status=step.status, code=step.code))
+
+
+class AdviceOutput(serializers.Serializer):
+    code = serializers.CharField()
+    scenario = serializers.CharField(allow_null=True)
+    title = serializers.CharField()
+    steps = serializers.ListField(child=serializers.CharField())
+
+
+class RunOutput(serializers.ModelSerializer):
+    steps = StepOutput(many=True, read_only=True)
+    advice = serializers.SerializerMethodField()
+    account = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = DiagnosticRun
+        fields = ["id", "kind", "status", "outcome", "account", "target", "steps", "advice", "created_at",
+                  "started_at", "finished_at"]
+
+    @extend_schema(responses=AdviceOutput(many=True))
+    def get_advice(self, run: DiagnosticRun) -> list[dict]:
+        if not run.is_finished:
+            return []
+        rows = [(step.status, step.code) for step in run.steps.all()]
+        return judge.advice_list(rows, run_outcome=run.outcome)
+
+
+class _PostThrottled:
+    throttle_scope = "diagnostics"
+
+    def get_throttles(self):
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+
+class AccountDiagnosticsView(_PostThrottled, ListAPIView):
+    """GET: the account's runs, newest first. POST: start a run (202); a run in flight is returned as it is."""
+
+    serializer_class = RunOutput
+
+    def get_queryset(self):
+        return selectors.diagnostic_run_list_for_account(actor=self.request.user, account_id=self.kwargs["pk"])
+
+    @extend_schema(request=None, responses={202: RunOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        run, _created = services.diagnostic_run_start(actor=request.user, account_id=pk)
+        return Response(RunOutput(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RunDetailView(APIView):
+    @extend_schema(responses=RunOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(RunOutput(selectors.diagnostic_run_get(actor=request.user, run_id=pk)).data)
+
+
+class PortCheckInput(serializers.Serializer):
+    host = serializers.CharField(max_length=253)
+    port = serializers.IntegerField(min_value=1, max_value=65535)
+
+
+class DomainDetailsInput(serializers.Serializer):
+    domain = serializers.CharField(max_length=254)
+
+
+class PortCheckView(_PostThrottled, APIView):
+    throttle_scope = "tools"
+
+    @extend_schema(request=PortCheckInput, responses={202: RunOutput})
+    def post(self, request: Request) -> Response:
+        data = PortCheckInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = services.tool_port_check_start(actor=request.user, **data.validated_data)
+        return Response(RunOutput(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class DomainDetailsView(_PostThrottled, APIView):
+    throttle_scope = "tools"
+
+    @extend_schema(request=DomainDetailsInput, responses={202: RunOutput})
+    def post(self, request: Request) -> Response:
+        data = DomainDetailsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = services.tool_domain_details_start(actor=request.user, **data.validated_data)
+        return Response(RunOutput(run).data, status=status.HTTP_202_ACCEPTED)

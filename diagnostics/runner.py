@@ -1,0 +1,317 @@
+"""The runner: walks a run's steps, writes each step row the moment it finishes, decides skips, judges the run.
+
+The Celery task, `manage.py diagnose --inline`, and the periodic re-check all call `run_execute`; nothing else
+walks steps. Probes (diagnostics/probes) do the network; classify/advice are pure; this module is the order.
+
+An account run walks ten steps: settings, domain, dns, port, tls, greeting, login, folders, smtp_auth,
+duplicates. dns/port/tls/greeting cover both servers (incoming and outgoing) in one row each: they come from one
+session per server without credentials. login+folders come from a second incoming session with credentials,
+smtp_auth from a second outgoing one, so each of those rows is written as soon as its server answers.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import override
+
+from diagnostics import judge
+from diagnostics.models import IN_FLIGHT, DiagnosticRun, DiagnosticStep, RunKind, RunStatus, StepStatus
+from diagnostics.probes import imap, pop3, smtp
+from diagnostics.probes.dns import resolve_host
+from diagnostics.probes.net import ProbeOptions
+from diagnostics.probes.ports import check_port, check_settings
+from diagnostics.probes.results import Code, Security, Step, StepResult
+from mailsettings.providers import (
+    detect_provider_for_domain,
+    mismatched_hosts,
+    provider_saves_sent_mail,
+)
+from mailsettings.resolvers import resolver_from_settings
+
+logger = logging.getLogger(__name__)
+
+# A run re-delivered after a worker died starts again at most this many times in all.
+MAX_ATTEMPTS = 2
+
+ACCOUNT_STEPS = (
+    Step.SETTINGS, Step.DOMAIN, Step.DNS, Step.PORT, Step.TLS, Step.GREETING, Step.LOGIN, Step.FOLDERS,
+    Step.SMTP_AUTH, "duplicates",
+)
+_SECURITY = {"ssl": Security.IMPLICIT, "starttls": Security.STARTTLS, "none": Security.NONE}
+_INCOMING = {"imap": imap, "pop3": pop3}
+
+
+def probe_options(*, allowed_ports=None) -> ProbeOptions:
+    """The probes' limits and policy, from settings (read at run time, so tests and operators can change them)."""
+    return ProbeOptions.build(
+        allowed_networks=settings.DIAGNOSTICS_ALLOWED_NETWORKS,
+        allowed_ports=allowed_ports,
+        connect_timeout=settings.DIAGNOSTICS_CONNECT_TIMEOUT,
+        step_timeout=settings.DIAGNOSTICS_STEP_TIMEOUT,
+        ca_file=settings.DIAGNOSTICS_CA_FILE or None,
+        nameservers=tuple(settings.DNS_NAMESERVERS),
+    )
+
+
+class RunTimedOut(Exception):
+    """The run's own time budget ran out between steps."""
+
+
+@dataclass
+class StepWriter:
+    """Writes step rows in order as they finish and tells the caller (progress lines of the CLI)."""
+
+    run: DiagnosticRun
+    on_step: Callable[[DiagnosticStep], None] | None = None
+    deadline: float = 0.0
+    rows: list[DiagnosticStep] = field(default_factory=list)
+
+    def write(self, name: str, status: str, code: str = "", *, details: dict | None = None,
+              duration_ms: int = 0) -> DiagnosticStep:
+        with override("en"):
+            message = str(judge.step_message(name=str(name), status=status, code=code))
+        row = DiagnosticStep.objects.create(
+            run=self.run, position=len(self.rows) + 1, name=str(name), status=status, code=code or "",
+            message=message, duration_ms=duration_ms, details=judge.plain(details or {}),
+        )
+        self.rows.append(row)
+        if self.on_step is not None:
+            self.on_step(row)
+        return row
+
+    def write_result(self, name: str, result: StepResult) -> DiagnosticStep:
+        return self.write(name, judge.status_of(result), "" if result.ok else str(result.code),
+                          details=judge.step_details(result), duration_ms=result.duration_ms)
+
+    def skip(self, name: str, *, because: str, code: str = "") -> DiagnosticStep:
+        return self.write(name, StepStatus.SKIPPED, code, details={"skipped_because": because})
+
+    def check_time(self) -> None:
+        if self.deadline and time.monotonic() > self.deadline:
+            raise RunTimedOut()
+
+
+# --- claiming and finishing --------------------------------------------------------------------------------
+
+def _claim(run_id: int) -> DiagnosticRun | None:
+    """Move a queued (or re-delivered running) run to running; None when it is finished or gave up."""
+    with transaction.atomic():
+        run = DiagnosticRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.status not in IN_FLIGHT:
+            # Return early, without touching the row, if the run already finished: tasks are idempotent.
+            return None
+        if run.attempts >= MAX_ATTEMPTS:
+            _finish(run, status=RunStatus.ERROR, outcome="worker_lost")
+            return None
+        if run.status == RunStatus.RUNNING:
+            # A worker died mid-run (acks_late re-delivered it): start over from a clean slate.
+            run.steps.all().delete()
+        DiagnosticRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
+        )
+    run.refresh_from_db()
+    return run
+
+
+def _finish(run: DiagnosticRun, *, status: str, outcome: str) -> None:
+    run.status, run.outcome, run.finished_at = status, outcome, timezone.now()
+    run.save(update_fields=["status", "outcome", "finished_at"])
+
+
+def run_mark_error(*, run_id: int, outcome: str) -> bool:
+    """Mark an unfinished run as error (time limit, lost worker, dead broker). False if it had finished."""
+    updated = DiagnosticRun.objects.filter(pk=run_id, status__in=IN_FLIGHT).update(
+        status=RunStatus.ERROR, outcome=outcome, finished_at=timezone.now()
+    )
+    if updated:
+        run = DiagnosticRun.objects.select_related("account").get(pk=run_id)
+        _after_run(run)
+    return bool(updated)
+
+
+def run_execute(*, run_id: int, on_step: Callable[[DiagnosticStep], None] | None = None) -> DiagnosticRun | None:
+    """Execute one run by id. Returns the finished run, or None when there was nothing to do."""
+    run = _claim(run_id)
+    if run is None:
+        return None
+    writer = StepWriter(run=run, on_step=on_step, deadline=time.monotonic() + settings.DIAGNOSTICS_RUN_TIMEOUT)
+    walk = {RunKind.ACCOUNT: _walk_account, RunKind.PORT_CHECK: _walk_port_check,
+            RunKind.DOMAIN_DETAILS: _walk_domain_details}[run.kind]
+    try:
+        walk(run, writer)
+    except RunTimedOut:
+        _finish(run, status=RunStatus.ERROR, outcome=str(Code.TIMEOUT))
+    except Exception:
+        # A bug must not leave the run running forever; the traceback goes to the log, never to the user.
+        logger.exception("diagnostic run %s failed unexpectedly", run.pk)
+        _finish(run, status=RunStatus.ERROR, outcome="internal_error")
+    else:
+        status, outcome = judge.judge_run([(row.status, row.code) for row in writer.rows])
+        _finish(run, status=status, outcome=outcome)
+    _after_run(run)
+    return run
+
+
+def _after_run(run: DiagnosticRun) -> None:
+    if run.kind == RunKind.ACCOUNT and run.account_id:
+        from diagnostics.services import account_status_after_run
+
+        account_status_after_run(run=run)
+
+
+# --- account runs ------------------------------------------------------------------------------------------
+
+def _walk_account(run: DiagnosticRun, writer: StepWriter) -> None:
+    account = run.account
+    options = probe_options()
+    incoming_security = _SECURITY[account.incoming_security]
+    outgoing_security = _SECURITY[account.smtp_security]
+
+    # 1. settings: ports and security against the protocol, both servers.
+    writer.write_result(Step.SETTINGS, judge.merge(Step.SETTINGS, {
+        "incoming": check_settings(protocol=account.protocol, port=account.incoming_port, security=incoming_security),
+        "outgoing": check_settings(protocol="smtp", port=account.smtp_port, security=outgoing_security),
+    }))
+
+    # 2. domain: who serves the address's domain, and do the configured hosts belong to it?
+    writer.check_time()
+    provider = _domain_step(writer, account)
+
+    # 3-6. dns, port, tls, greeting of both servers, from one session each without credentials.
+    writer.check_time()
+    incoming = _INCOMING[account.protocol].probe_session(
+        host=account.incoming_host, port=account.incoming_port, security=incoming_security, options=options
+    )
+    writer.check_time()
+    outgoing = smtp.probe_session(
+        host=account.smtp_host, port=account.smtp_port, security=outgoing_security, options=options
+    )
+    reached = {"incoming": True, "outgoing": True}
+    for name in (Step.DNS, Step.PORT, Step.TLS, Step.GREETING):
+        sides = {"incoming": incoming, "outgoing": outgoing}
+        merged = judge.merge_sessions(name, sides)
+        if merged is None:
+            writer.skip(name, because="an_earlier_step_failed")
+            continue
+        writer.write_result(name, merged)
+        for side, session in sides.items():
+            if session.failed is not None:
+                reached[side] = False
+
+    # 7-8. login and folders on the incoming server.
+    writer.check_time()
+    if reached["incoming"]:
+        _credentials_session(
+            writer, module=_INCOMING[account.protocol], wanted=(Step.LOGIN, Step.FOLDERS), host=account.incoming_host,
+            port=account.incoming_port, security=incoming_security, username=account.incoming_username,
+            password=account.incoming_password, options=options,
+        )
+    else:
+        writer.skip(Step.LOGIN, because="incoming_server_unreachable")
+        writer.skip(Step.FOLDERS, because="incoming_server_unreachable")
+
+    # 9. smtp_auth on the outgoing server.
+    writer.check_time()
+    if reached["outgoing"]:
+        _credentials_session(
+            writer, module=smtp, wanted=(Step.SMTP_AUTH,), host=account.smtp_host, port=account.smtp_port,
+            security=outgoing_security, username=account.effective_smtp_username,
+            password=account.effective_smtp_password, options=options,
+        )
+    else:
+        writer.skip(Step.SMTP_AUTH, because="outgoing_server_unreachable")
+
+    # 10. duplicates: a copy saved by us and one saved by the provider (T8).
+    verdict = judge.sent_copy_verdict(save_sent_on_server=account.save_sent_on_server,
+                                      provider_saves_sent=provider_saves_sent_mail(provider))
+    writer.write_result("duplicates", verdict)
+
+
+def _domain_step(writer: StepWriter, account) -> Any:
+    started = time.monotonic()
+    domain = account.address_normalized.rpartition("@")[2]
+    detection = detect_provider_for_domain(domain, protocol=account.protocol, resolver=resolver_from_settings())
+    body = detection.to_dict()
+    body["notes"] = [note["code"] for note in body["notes"]]
+    result = StepResult(step=Step.DOMAIN, details=body)
+    mismatched = mismatched_hosts(detection.provider, incoming_host=account.incoming_host,
+                                  smtp_host=account.smtp_host)
+    if mismatched:
+        result.code = Code.PROVIDER_MISMATCH
+        result.details["mismatched"] = mismatched
+        result.details["suggested"] = {"incoming": body["incoming"], "outgoing": body["outgoing"]}
+    result.duration_ms = int((time.monotonic() - started) * 1000)
+    writer.write_result(Step.DOMAIN, result)
+    return detection.provider
+
+
+def _credentials_session(writer: StepWriter, *, module, wanted: tuple[str, ...], host: str, port: int,
+                         security: Security, username: str, password: str, options: ProbeOptions) -> None:
+    """Run a session with credentials; write the wanted steps as they finish. If the session stops before
+    reaching them (the server changed its mind since the first session), the first wanted step carries the code."""
+    written: set[str] = set()
+
+    def on_step(result: StepResult) -> None:
+        if str(result.step) in wanted:
+            writer.write_result(result.step, result)
+            written.add(str(result.step))
+
+    kwargs = {"check_folders": Step.FOLDERS in wanted} if module is not smtp else {}
+    session = module.probe_session(host=host, port=port, security=security, username=username,
+                                   password=password, options=options, on_step=on_step, **kwargs)
+    failed = session.failed
+    for name in wanted:
+        if name in written:
+            continue
+        if failed is not None and failed.step not in wanted and not written:
+            stopped = StepResult(step=Step(name), code=failed.code, transient=failed.transient,
+                                 details={"stopped_at": str(failed.step), **judge.step_details(failed)})
+            writer.write_result(name, stopped)
+            written.add(name)
+        else:
+            writer.skip(name, because="an_earlier_step_failed")
+
+
+# --- the self-service tools ----------------------------------------------------------------------------------
+
+def _walk_port_check(run: DiagnosticRun, writer: StepWriter) -> None:
+    host, port = run.target["host"], int(run.target["port"])
+    options = probe_options(allowed_ports=None)
+    dns_result = resolve_host(host, timeout=options.connect_timeout, nameservers=options.nameservers)
+    writer.write_result(Step.DNS, dns_result)
+    if not dns_result.ok:
+        writer.skip(Step.PORT, because="an_earlier_step_failed")
+        return
+    writer.check_time()
+    writer.write_result(Step.PORT, check_port(host, port, options=options))
+
+
+def _walk_domain_details(run: DiagnosticRun, writer: StepWriter) -> None:
+    domain = run.target["domain"]
+    started = time.monotonic()
+    detection = detect_provider_for_domain(domain, resolver=resolver_from_settings())
+    body = detection.to_dict()
+    body["notes"] = [note["code"] for note in body["notes"]]
+    writer.write_result(Step.DOMAIN, StepResult(step=Step.DOMAIN, details=body,
+                                                duration_ms=int((time.monotonic() - started) * 1000)))
+    options = probe_options()
+    servers = {"incoming": detection.incoming, "outgoing": detection.outgoing}
+    resolved = {side: resolve_host(s.host, timeout=options.connect_timeout, nameservers=options.nameservers)
+                for side, s in servers.items()}
+    writer.write_result(Step.DNS, judge.merge(Step.DNS, resolved))
+    writer.check_time()
+    ports = {side: check_port(s.host, s.port, options=options) if resolved[side].ok else None
+             for side, s in servers.items()}
+    merged = judge.merge(Step.PORT, ports)
+    if merged is None:
+        writer.skip(Step.PORT, because="an_earlier_step_failed")
+    else:
+        writer.write_result(Step.PORT, merged)

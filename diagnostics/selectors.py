@@ -1,0 +1,30 @@
+"""Reads of diagnostics, scoped to the organization (and, for standard users, to their own accounts)."""
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from config.errors import NotFound
+from diagnostics.models import DiagnosticRun
+from mailsettings.selectors import mail_account_get
+
+
+def diagnostic_run_list_for_account(*, actor: User, account_id: int) -> QuerySet[DiagnosticRun]:
+    account = mail_account_get(actor=actor, account_id=account_id)  # tenant scope and settings lock
+    return DiagnosticRun.objects.filter(account=account).prefetch_related("steps").order_by("-created_at", "-id")
+
+
+def diagnostic_run_get(*, actor: User, run_id: int) -> DiagnosticRun:
+    """A run the actor may read: 404 for another tenant's, or for another user's unless the actor is an admin.
+    Account runs pass the mail-settings check (a locked user cannot read their account's runs)."""
+    runs = DiagnosticRun.objects.select_related("account").prefetch_related("steps")
+    if not actor.is_superuser:
+        runs = runs.filter(organization_id=actor.organization_id)
+        if not actor.is_org_admin:
+            runs = runs.filter(Q(account__owner=actor) | Q(account__isnull=True, requested_by=actor))
+    run = runs.filter(pk=run_id).first()
+    if run is None:
+        raise NotFound()
+    if run.account_id is not None:
+        mail_account_get(actor=actor, account_id=run.account_id)
+    return run

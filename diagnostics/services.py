@@ -1,0 +1,212 @@
+"""Writes of diagnostics: starting runs (with the guards that keep the service from being abused), enqueueing them,
+the periodic sweep and re-check, and what a finished run changes on the account."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.services import audit_record
+from config.errors import Conflict, InvalidInput, PermissionDenied, ServiceUnavailable, Throttled
+from diagnostics import judge
+from diagnostics.models import IN_FLIGHT, DiagnosticRun, RunKind, RunStatus, RunTrigger
+from diagnostics.probes.ports import ALL_STANDARD_PORTS
+from mailsettings.hosts import HostError, normalize_host
+from mailsettings.models import MailAccount
+from mailsettings.selectors import mail_account_get
+from mailsettings.services import mail_account_record_check
+
+logger = logging.getLogger(__name__)
+
+
+class QueueUnavailable(ServiceUnavailable):
+    code = "queue_unavailable"
+    default_message = _("Diagnostics cannot be started right now because the task queue is unreachable. "
+                        "Try again in a few minutes.")
+
+
+class AccountDisabled(Conflict):
+    code = "account_disabled"
+    default_message = _("This mail account is turned off. Turn it on again before checking it.")
+
+
+class TooManyFailedSignIns(Throttled):
+    code = "throttled"
+    default_message = _("Signing in to this server failed too many times. Fix the password first, then wait "
+                        "before checking again.")
+
+
+# --- starting runs ---------------------------------------------------------------------------------------------
+
+def diagnostic_run_start(*, actor: User, account_id: int) -> tuple[DiagnosticRun, bool]:
+    """A user asks to check an account. Returns (run, created): a run already in flight is returned as it is."""
+    account = mail_account_get(actor=actor, account_id=account_id)  # tenant scope and settings lock
+    if not account.is_active:
+        raise AccountDisabled()
+    in_flight = _in_flight(account)
+    if in_flight is not None:
+        return in_flight, False
+    _guard_failed_sign_ins(account)
+    run, created = diagnostic_run_create_for_account(account=account, trigger=RunTrigger.USER, requested_by=actor)
+    if created:
+        audit_record(action="diagnostic.started", actor=actor, organization=account.organization, target=account,
+                     details={"run": run.pk})
+        run_enqueue(run)
+    return run, created
+
+
+def diagnostic_run_create_for_account(
+    *, account: MailAccount, trigger: str, requested_by: User | None = None
+) -> tuple[DiagnosticRun, bool]:
+    """Create a queued run unless one is in flight (the database decides: one in flight per account)."""
+    try:
+        with transaction.atomic():
+            run = DiagnosticRun.objects.create(
+                organization_id=account.organization_id, account=account, kind=RunKind.ACCOUNT,
+                trigger=trigger, requested_by=requested_by,
+            )
+        return run, True
+    except IntegrityError:
+        existing = _in_flight(account)
+        if existing is None:  # it finished between the insert and this read
+            return diagnostic_run_create_for_account(account=account, trigger=trigger, requested_by=requested_by)
+        return existing, False
+
+
+def tool_port_check_start(*, actor: User, host: str, port: int) -> DiagnosticRun:
+    organization = _tool_organization(actor)
+    try:
+        host = normalize_host(host)
+    except HostError as error:
+        raise InvalidInput(fields={"host": [error.message]}) from None
+    allowed = sorted(ALL_STANDARD_PORTS | set(settings.DIAGNOSTICS_EXTRA_PORTS))
+    if port not in allowed:
+        message = _("Only mail ports can be checked: %(ports)s.") % {"ports": ", ".join(map(str, allowed))}
+        raise InvalidInput(message, fields={"port": [message]})
+    run = DiagnosticRun.objects.create(organization=organization, kind=RunKind.PORT_CHECK, requested_by=actor,
+                                       target={"host": host, "port": port})
+    run_enqueue(run)
+    return run
+
+
+def tool_domain_details_start(*, actor: User, domain: str) -> DiagnosticRun:
+    organization = _tool_organization(actor)
+    domain = (domain or "").strip().rstrip(".")
+    if "@" in domain:
+        domain = domain.rpartition("@")[2]
+    try:
+        domain = normalize_host(domain)
+    except HostError as error:
+        raise InvalidInput(fields={"domain": [error.message]}) from None
+    run = DiagnosticRun.objects.create(organization=organization, kind=RunKind.DOMAIN_DETAILS, requested_by=actor,
+                                       target={"domain": domain})
+    run_enqueue(run)
+    return run
+
+
+def _tool_organization(actor: User):
+    if actor.organization_id is None:
+        raise PermissionDenied(_("The tools run on behalf of an organization; sign in as one of its users."))
+    return actor.organization
+
+
+def _in_flight(account: MailAccount) -> DiagnosticRun | None:
+    return DiagnosticRun.objects.filter(account=account, status__in=IN_FLIGHT).order_by("-created_at").first()
+
+
+def _guard_failed_sign_ins(account: MailAccount) -> None:
+    """Repeated authentication failures against one server from one organization slow down, then stop, so the
+    service cannot be used to guess a password. Derived from the runs themselves: no counter to drift."""
+    window = timezone.now() - timedelta(seconds=settings.DIAGNOSTICS_AUTH_FAILURE_WINDOW)
+    failures = DiagnosticRun.objects.filter(
+        organization_id=account.organization_id, account__incoming_host=account.incoming_host,
+        finished_at__gte=window, outcome__in=[str(code) for code in judge.AUTH_CODES],
+    )
+    count = failures.count()
+    if count >= settings.DIAGNOSTICS_AUTH_FAILURES_STOP:
+        raise TooManyFailedSignIns(extra={"retry_after": settings.DIAGNOSTICS_AUTH_FAILURE_WINDOW})
+    if count >= settings.DIAGNOSTICS_AUTH_FAILURES_SLOW:
+        last = failures.order_by("-finished_at").values_list("finished_at", flat=True).first()
+        wait = settings.DIAGNOSTICS_AUTH_BACKOFF - (timezone.now() - last).total_seconds()
+        if wait > 0:
+            raise TooManyFailedSignIns(extra={"retry_after": int(wait) + 1})
+
+
+# --- enqueueing ----------------------------------------------------------------------------------------------
+
+def run_enqueue(run: DiagnosticRun) -> None:
+    """Publish the run's task after commit. A dead broker marks the run `error` (never left queued) and answers
+    503 queue_unavailable. The message holds the run id only: no secret travels through the broker."""
+    from diagnostics.runner import run_mark_error
+    from diagnostics.tasks import run_diagnostic
+
+    published: list[bool] = []
+
+    def publish() -> None:
+        try:
+            run_diagnostic.apply_async(args=[run.pk])
+            published.append(True)
+        except Exception:  # kombu raises OperationalError, or OSError from the socket
+            logger.warning("broker unreachable: diagnostic run %s recorded as error", run.pk, exc_info=True)
+            run_mark_error(run_id=run.pk, outcome="queue_unavailable")
+            published.append(False)
+
+    transaction.on_commit(publish)
+    if published == [False]:
+        raise QueueUnavailable()
+
+
+# --- what a finished run changes -------------------------------------------------------------------------------
+
+def account_status_after_run(*, run: DiagnosticRun) -> None:
+    rows = list(run.steps.values_list("name", "status", "code"))
+    status = judge.account_status_for(run_status=run.status, rows=rows)
+    if status is None:
+        return
+    error_code = "" if run.outcome in ("", "ok") else run.outcome
+    mail_account_record_check(account=run.account, status=status, error_code=error_code,
+                              checked_at=run.started_at or run.created_at)
+
+
+# --- periodic work ---------------------------------------------------------------------------------------------
+
+def runs_sweep_stale() -> int:
+    """Runs queued or running for longer than DIAGNOSTICS_STALE_AFTER lost their worker: mark them error."""
+    from diagnostics.runner import run_mark_error
+
+    cutoff = timezone.now() - timedelta(seconds=settings.DIAGNOSTICS_STALE_AFTER)
+    stale = DiagnosticRun.objects.filter(status__in=IN_FLIGHT, created_at__lt=cutoff).values_list("pk", flat=True)
+    return sum(run_mark_error(run_id=pk, outcome="worker_lost") for pk in list(stale))
+
+
+def accounts_recheck_due(*, limit: int | None = None) -> int:
+    """Queue a scheduled run for active accounts not checked within DIAGNOSTICS_RECHECK_INTERVAL, at most
+    `limit` per call: each run is its own task, so the workers share them and many accounts finish in time
+    proportional to accounts / concurrency."""
+    limit = limit or settings.DIAGNOSTICS_RECHECK_BATCH
+    cutoff = timezone.now() - timedelta(seconds=settings.DIAGNOSTICS_RECHECK_INTERVAL)
+    due = (
+        MailAccount.objects.filter(disabled_at__isnull=True)
+        .exclude(last_checked_at__gte=cutoff)
+        .exclude(diagnostic_runs__status__in=IN_FLIGHT)
+        .order_by("last_checked_at", "pk")[:limit]
+    )
+    queued = 0
+    for account in due:
+        run, created = diagnostic_run_create_for_account(account=account, trigger=RunTrigger.SCHEDULE)
+        if created:
+            try:
+                run_enqueue(run)
+            except QueueUnavailable:
+                break  # the broker is down: the next tick tries again
+            queued += 1
+    return queued
+
+
+def run_status_is_final(run: DiagnosticRun) -> bool:
+    return run.status not in (RunStatus.QUEUED, RunStatus.RUNNING)

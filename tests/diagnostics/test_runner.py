@@ -1,0 +1,138 @@
+"""Account runs walked in-process (the same runner the worker calls) against real servers on loopback."""
+import json
+
+import pytest
+
+from diagnostics import runner
+from diagnostics.models import DiagnosticRun, RunKind
+from tests.servers.ports import free_port
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_diagnostics")]
+
+ORDER = ["settings", "domain", "dns", "port", "tls", "greeting", "login", "folders", "smtp_auth", "duplicates"]
+
+
+def run_for(account):
+    run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind=RunKind.ACCOUNT)
+    written = []
+    runner.run_execute(run_id=run.pk, on_step=lambda row: written.append(row.name))
+    run.refresh_from_db()
+    account.refresh_from_db()
+    return run, {s.name: s for s in run.steps.all()}, written
+
+
+def test_a_good_imap_account_passes_every_step_in_order_and_is_connected(user_s, make_account):
+    account = make_account(user_s)
+    run, steps, written = run_for(account)
+    assert written == ORDER
+    assert [s.name for s in run.steps.all()] == ORDER
+    assert {name: s.status for name, s in steps.items()} == {name: "passed" for name in ORDER}, {
+        n: (s.status, s.code, s.details) for n, s in steps.items() if s.status != "passed"}
+    assert (run.status, run.outcome) == ("passed", "ok")
+    assert steps["folders"].details["sent"]["name"] == "Sent"
+    assert account.status == "connected" and account.last_checked_at is not None and account.last_error_code == ""
+
+
+def test_a_wrong_password_fails_login_as_invalid_credentials_with_t2_advice(user_s, make_account):
+    account = make_account(user_s, incoming_password="not-the-password")
+    run, steps, _ = run_for(account)
+    assert (steps["login"].status, steps["login"].code) == ("failed", "auth_invalid_credentials")
+    assert steps["folders"].status == "skipped"
+    assert steps["smtp_auth"].status == "passed"
+    assert (run.status, run.outcome) == ("failed", "auth_invalid_credentials")
+    assert (account.status, account.last_error_code) == ("auth_failed", "auth_invalid_credentials")
+
+
+def test_a_mailbox_without_sent_is_folder_missing_but_still_connected(user_s, make_account, dovecot):
+    account = make_account(user_s, address="bob@example.test", smtp_same_credentials=False)
+    run, steps, _ = run_for(account)
+    assert (steps["folders"].status, steps["folders"].code) == ("failed", "folder_missing")
+    assert run.outcome == "folder_missing"
+    assert account.status == "connected" and account.last_error_code == "folder_missing"
+
+
+def test_pop3_over_starttls_checks_the_mailbox_with_stat(user_s, make_account, dovecot):
+    account = make_account(user_s, protocol="pop3", incoming_port=dovecot.pop3_port, incoming_security="starttls")
+    run, steps, _ = run_for(account)
+    assert run.status in ("passed", "warning"), {n: (s.status, s.code) for n, s in steps.items()}
+    assert steps["tls"].details["incoming"]["tls_version"].startswith("TLS")
+    assert "messages" in json.dumps(steps["folders"].details)
+
+
+def test_imap_starttls_on_port_143_style_passes(user_s, make_account, dovecot):
+    account = make_account(user_s, incoming_port=dovecot.imap_port, incoming_security="starttls")
+    run, steps, _ = run_for(account)
+    assert run.status == "passed", {n: (s.status, s.code) for n, s in steps.items()}
+
+
+def test_an_smtp_app_password_answer_is_recognized_and_the_account_is_auth_failed(user_s, make_account,
+                                                                                   smtp_implicit):
+    account = make_account(user_s, smtp_username=smtp_implicit.app_password_user, smtp_password="anything")
+    run, steps, _ = run_for(account)
+    assert (steps["smtp_auth"].status, steps["smtp_auth"].code) == ("failed", "auth_app_password_required")
+    assert account.status == "auth_failed"
+
+
+def test_a_closed_port_fails_the_port_step_and_skips_the_incoming_sign_in(user_s, make_account):
+    account = make_account(user_s, incoming_port=free_port())
+    run, steps, _ = run_for(account)
+    assert (steps["port"].status, steps["port"].code) == ("failed", "port_closed")
+    assert steps["port"].details["outgoing"].get("ip") == "127.0.0.1"
+    assert steps["login"].status == steps["folders"].status == "skipped"
+    assert steps["smtp_auth"].status == "passed"
+    assert account.status == "connection_failed"
+
+
+def test_loopback_is_refused_by_default(user_s, make_account, settings):
+    settings.DIAGNOSTICS_ALLOWED_NETWORKS = []
+    account = make_account(user_s)
+    run, steps, _ = run_for(account)
+    assert steps["port"].code == "target_not_allowed"
+    assert run.outcome == "target_not_allowed"
+
+
+def test_a_gmail_hosted_domain_configured_elsewhere_is_a_provider_mismatch_with_suggestions(user_s, make_account):
+    account = make_account(user_s, address="someone@gmail-hosted.test")
+    run, steps, _ = run_for(account)
+    domain = steps["domain"]
+    assert (domain.status, domain.code) == ("warning", "provider_mismatch")
+    assert domain.details["provider"]["id"] == "google_workspace"
+    assert domain.details["suggested"]["incoming"]["host"] == "imap.gmail.com"
+
+
+def test_saving_sent_mail_with_a_provider_that_saves_it_warns_of_duplicates(user_s, make_account):
+    account = make_account(user_s, address="someone@gmail-hosted.test", save_sent_on_server=True)
+    _run, steps, _ = run_for(account)
+    assert (steps["duplicates"].status, steps["duplicates"].code) == ("warning", "duplicate_sent_risk")
+
+
+def test_no_password_reaches_a_step_row(user_s, make_account, dovecot, smtp_implicit):
+    account = make_account(user_s, incoming_password="Wrong-S3ntinel-pw")
+    run, _steps, _ = run_for(account)
+    stored = json.dumps(list(run.steps.values("details", "message")))
+    for secret in ("Wrong-S3ntinel-pw", smtp_implicit.users["alice@example.test"]):
+        assert secret not in stored
+
+
+def test_a_finished_run_is_not_run_again(user_s, make_account):
+    account = make_account(user_s)
+    run, _steps, _ = run_for(account)
+    finished_at = run.finished_at
+    assert runner.run_execute(run_id=run.pk) is None
+    run.refresh_from_db()
+    assert run.finished_at == finished_at and run.steps.count() == len(ORDER)
+
+
+def test_a_run_redelivered_after_its_worker_died_starts_over_once_then_gives_up(user_s, make_account):
+    account = make_account(user_s)
+    run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind=RunKind.ACCOUNT,
+                                       status="running", attempts=1)
+    run.steps.create(position=1, name="settings", status="passed")
+    runner.run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == "passed" and run.attempts == 2 and run.steps.count() == len(ORDER)
+    lost = DiagnosticRun.objects.create(organization=account.organization, account=account, kind=RunKind.ACCOUNT,
+                                        status="running", attempts=2)
+    runner.run_execute(run_id=lost.pk)
+    lost.refresh_from_db()
+    assert (lost.status, lost.outcome) == ("error", "worker_lost")

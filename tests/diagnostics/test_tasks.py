@@ -1,0 +1,47 @@
+"""Celery configuration of the tasks, the stale-run sweep and the periodic re-check."""
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from diagnostics import services, tasks
+from diagnostics.models import DiagnosticRun
+
+
+def test_the_run_task_is_acked_late_with_soft_and_hard_limits():
+    task = tasks.run_diagnostic
+    assert task.acks_late is True and task.reject_on_worker_lost is True
+    assert 0 < task.soft_time_limit < task.time_limit
+
+
+def test_the_beat_schedule_names_real_tasks():
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    for entry in app.conf.beat_schedule.values():
+        assert entry["task"] in app.tasks
+
+
+@pytest.mark.django_db
+def test_the_sweep_marks_runs_stuck_in_flight_as_worker_lost(user_s, make_account, settings):
+    account = make_account(user_s)
+    old = timezone.now() - timedelta(seconds=settings.DIAGNOSTICS_STALE_AFTER + 5)
+    stuck = DiagnosticRun.objects.create(organization=account.organization, account=account, kind="account",
+                                         status="running", created_at=old)
+    fresh = DiagnosticRun.objects.create(organization=account.organization, kind="port_check", status="queued",
+                                         target={"host": "localhost", "port": 993})
+    assert services.runs_sweep_stale() == 1
+    stuck.refresh_from_db(), fresh.refresh_from_db()
+    assert (stuck.status, stuck.outcome) == ("error", "worker_lost") and stuck.finished_at
+    assert fresh.status == "queued"
+
+
+@pytest.mark.django_db
+def test_the_recheck_queues_due_accounts_in_batches_and_skips_recent_ones(user_s, admin_a, make_account):
+    due = make_account(user_s)
+    recent = make_account(admin_a, address="bob@example.test", last_checked_at=timezone.now())
+    assert services.accounts_recheck_due(limit=10) == 1
+    assert DiagnosticRun.objects.filter(account=due, trigger="schedule", status="queued").count() == 1
+    assert not DiagnosticRun.objects.filter(account=recent).exists()
+    # A run already in flight is not queued twice.
+    assert services.accounts_recheck_due(limit=10) == 0
