@@ -56,6 +56,12 @@ def _error_text(error: MailbindError) -> str:
 class _ServiceRulesForm(forms.ModelForm):
     """The service's rules are the form's rules; the database constraints are the service's business."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        username = self.fields["incoming_username"]
+        username.required = False
+        username.help_text = _("Leave empty to use the address.")
+
     def _service_data(self) -> dict[str, Any]:
         raise NotImplementedError
 
