@@ -160,6 +160,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),  # default is "control" in the working directory
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem://")

@@ -27,6 +27,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
         "data_folder_in": f"{_broker_dir}/queue",
         "data_folder_out": f"{_broker_dir}/queue",
         "processed_folder": f"{_broker_dir}/processed",
+        "control_folder": f"{_broker_dir}/control",
         "store_processed": False,
         "polling_interval": 0.1,
     }
