@@ -151,7 +151,7 @@ class MailUserAdmin(OrganizationScopedAdmin):
         filters = request.GET.urlencode()
 
         # A closure, because the button depends on who is looking: nobody gets a button for their own lock.
-        @admin.display(description=_("settings lock"))
+        @admin.display(description=_("lock or unlock"))
         def settings_lock_button(user):
             lock = mail_user_lock(user)
             if user.pk == actor.pk:
@@ -159,16 +159,19 @@ class MailUserAdmin(OrganizationScopedAdmin):
                     return "—"  # locking yourself is refused: nobody offers a button that cannot work
                 return format_html(
                     '<span class="mail-users-own-lock">{}</span>',
-                    _("Your settings are locked. Ask another administrator to unlock them."),
+                    _("Locked: ask another administrator to unlock."),
                 )
             name, label = ("unlock", _("Unlock settings")) if lock is not None else ("lock", _("Lock settings"))
             url = reverse(f"admin:locks_mailuser_{name}", args=[user.pk])
             if filters:
                 url += "?" + urlencode({"_changelist_filters": filters})
-            return format_html('<a class="button mail-users-{}" href="{}">{}</a>', name, url, label)
+            return format_html(
+                '<a class="button mail-users-{}" style="white-space: nowrap" href="{}">{}</a>', name, url, label
+            )
 
-        columns = ["email", mail_address, protocol, account_status, lock_state, locked_by, locked_since,
-                   settings_lock_button]
+        # The button sits beside the email: on a narrow screen the table scrolls and the action stays in view.
+        columns = ["email", settings_lock_button, lock_state, locked_by, locked_since, mail_address, protocol,
+                   account_status]
         return ["organization", *columns] if actor.is_superuser else columns
 
     def changelist_view(self, request, extra_context=None):
