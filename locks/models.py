@@ -3,7 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organization
+from accounts.models import Organization, User
 
 
 class SettingsLock(models.Model):
@@ -45,3 +45,15 @@ class SettingsLock(models.Model):
     @property
     def is_active(self) -> bool:
         return self.released_at is None
+
+
+class MailUser(User):
+    """The rows of the admin's "Security settings > Mail users" page (mailsettings/admin_mail_users.py): users with
+    their mail binding and lock state. A proxy, no table, filed here so the page sits in the "Security settings"
+    section; the page itself lives in mailsettings, which sees both mail accounts and locks."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("mail user")
+        verbose_name_plural = _("mail users")
+        ordering = ["email"]

@@ -26,13 +26,13 @@ from django.utils.translation import gettext_lazy as _
 from accounts.admin_scoping import OrganizationScopedAdmin
 from config.errors import MailbindError
 from locks import services as lock_services
+from locks.models import MailUser
 from mailsettings.mail_users import (
     mail_user_account,
     mail_user_lock,
     mail_users_annotate,
     mail_users_bound_or_locked,
 )
-from mailsettings.models import MailUser
 
 CONFIRM_TEMPLATE = "admin/mail_users/confirm.html"
 

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organization, User
+from accounts.models import Organization
 from mailsettings.secrets import EncryptedTextField
 
 
@@ -111,17 +111,3 @@ class MailAccount(models.Model):
     @property
     def effective_smtp_password(self) -> str:
         return self.incoming_password if self.smtp_same_credentials else self.smtp_password
-
-
-class MailUser(User):
-    """The admin's "Security settings > Mail users" page (mailsettings/admin_mail_users.py): users with their mail
-    binding and lock state. A proxy, no table. It is filed under the locks app so the page sits in the "Security
-    settings" section; it is defined here because the page needs mail accounts, and locks never imports mailsettings.
-    """
-
-    class Meta:
-        proxy = True
-        app_label = "locks"
-        verbose_name = _("mail user")
-        verbose_name_plural = _("mail users")
-        ordering = ["email"]
