@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from config.pagination import StandardPagination
@@ -171,6 +172,10 @@ class MailAccountPasswordView(APIView):
 class AddressAvailabilityView(APIView):
     """GET ?address= → whether the (normalized) address may be bound now."""
 
+    # Forms ask as the user types: a generous rate, but no free enumeration of bound addresses.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "lookups"
+
     @extend_schema(
         parameters=[OpenApiParameter("address", str, required=True)],
         responses=inline_serializer(
@@ -189,6 +194,9 @@ class AddressAvailabilityView(APIView):
 
 class ProviderDetectView(APIView):
     """GET ?address=[&protocol=imap|pop3] → the provider serving the domain and the settings to use."""
+
+    throttle_classes = [ScopedRateThrottle]  # each answer may cost an MX lookup
+    throttle_scope = "lookups"
 
     @extend_schema(
         parameters=[OpenApiParameter("address", str, required=True), OpenApiParameter("protocol", str)],

@@ -108,3 +108,14 @@ def broker_unreachable():
     yield
     app.conf.broker_url, app.conf.broker_write_url = original
     reset_pools()
+
+
+@pytest.fixture
+def throttle_rates(monkeypatch):
+    """throttle_rates(scope="2/hour", ...): DRF reads its rates once at import; this sets them for one test."""
+    from rest_framework.throttling import ScopedRateThrottle
+
+    def set_rates(**rates):
+        monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {**ScopedRateThrottle.THROTTLE_RATES, **rates})
+
+    return set_rates

@@ -138,6 +138,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "diagnostics": env_str("DIAGNOSTICS_RUN_RATE", "20/hour"),
         "tools": env_str("DIAGNOSTICS_TOOLS_RATE", "30/hour"),
+        "lookups": env_str("LOOKUPS_RATE", "600/hour"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

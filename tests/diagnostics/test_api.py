@@ -133,23 +133,14 @@ def test_repeated_failed_sign_ins_slow_down_then_stop(api_as, user_s, make_accou
 
 
 @pytest.mark.django_db
-def test_the_per_user_run_rate_is_throttled(api_as, user_s, make_account, settings):
+def test_the_per_user_run_rate_is_throttled(api_as, user_s, make_account, throttle_rates):
     from django.utils import timezone
 
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
-                               "DEFAULT_THROTTLE_RATES": {"diagnostics": "2/hour", "tools": "2/hour"}}
-    from rest_framework.throttling import ScopedRateThrottle
-
-    ScopedRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-    try:
-        account = make_account(user_s)
-        client = api_as(user_s)
-        codes = []
-        for _ in range(3):
-            codes.append(client.post(f"/api/v1/mail-accounts/{account.pk}/diagnostics/").status_code)
-            DiagnosticRun.objects.filter(status="queued").update(status="passed", finished_at=timezone.now())
-        assert codes == [202, 202, 429]
-    finally:
-        from rest_framework.settings import api_settings
-
-        ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    throttle_rates(diagnostics="2/hour")
+    account = make_account(user_s)
+    client = api_as(user_s)
+    codes = []
+    for _ in range(3):
+        codes.append(client.post(f"/api/v1/mail-accounts/{account.pk}/diagnostics/").status_code)
+        DiagnosticRun.objects.filter(status="queued").update(status="passed", finished_at=timezone.now())
+    assert codes == [202, 202, 429]

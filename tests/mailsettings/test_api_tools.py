@@ -140,3 +140,14 @@ def test_a_bad_address_or_protocol_is_400(api_as, user_s, dns):
     assert response.status_code == 400
     assert "protocol" in response.json()["error"]["fields"]
     assert dns.queries == []
+
+
+@pytest.mark.django_db
+def test_lookups_are_rate_limited_per_user(api_as, user_s, throttle_rates):
+    throttle_rates(lookups="2/hour")
+    client = api_as(user_s)
+    codes = [client.get("/api/v1/address-availability/", {"address": f"a{n}@example.test"}).status_code
+             for n in range(3)]
+    assert codes == [200, 200, 429]
+    assert client.get("/api/v1/address-availability/", {"address": "b@example.test"}).json()["error"]["code"] == (
+        "throttled")
