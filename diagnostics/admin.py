@@ -14,6 +14,10 @@ class StepInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        # The run's own admin already scoped `obj` to the organization; organization admins hold no Django perms.
+        return request.user.is_staff
+
 
 @admin.register(DiagnosticRun)
 class DiagnosticRunAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):

@@ -136,3 +136,13 @@ def test_a_run_redelivered_after_its_worker_died_starts_over_once_then_gives_up(
     runner.run_execute(run_id=lost.pk)
     lost.refresh_from_db()
     assert (lost.status, lost.outcome) == ("error", "worker_lost")
+
+
+def test_no_password_reaches_a_log_line_even_at_debug(user_s, make_account, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    account = make_account(user_s, incoming_password="Log-S3ntinel-pw", save_sent_on_server=True)
+    run_for(account)
+    assert caplog.records, "the run logged nothing at all: this test would prove nothing"
+    assert "Log-S3ntinel-pw" not in caplog.text

@@ -1,0 +1,38 @@
+"""The Django admin shows runs read-only with their steps and advice, organization-scoped."""
+import pytest
+
+from diagnostics.models import DiagnosticRun
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def runs(org1, org2, user_s, admin_x):
+    acme = DiagnosticRun.objects.create(organization=org1, kind="port_check", status="failed", outcome="port_closed",
+                                        target={"host": "imap.acme.test", "port": 993}, requested_by=user_s)
+    acme.steps.create(position=1, name="dns", status="passed")
+    acme.steps.create(position=2, name="port", status="failed", code="port_closed", message="The port is closed")
+    globex = DiagnosticRun.objects.create(organization=org2, kind="port_check", status="passed", outcome="ok",
+                                          target={"host": "imap.globex.test", "port": 993}, requested_by=admin_x)
+    return acme, globex
+
+
+def test_an_admin_sees_only_their_organizations_runs(client, admin_a, runs):
+    acme, globex = runs
+    client.force_login(admin_a)
+    page = client.get("/admin/diagnostics/diagnosticrun/").content.decode()
+    assert f"/admin/diagnostics/diagnosticrun/{acme.pk}/change/" in page
+    assert f"/admin/diagnostics/diagnosticrun/{globex.pk}/change/" not in page
+    assert client.get(f"/admin/diagnostics/diagnosticrun/{globex.pk}/change/").status_code == 302
+
+
+def test_a_run_shows_its_steps_and_advice_and_cannot_be_changed(client, admin_a, runs):
+    acme, _ = runs
+    client.force_login(admin_a)
+    page = client.get(f"/admin/diagnostics/diagnosticrun/{acme.pk}/change/").content.decode()
+    assert "port_closed" in page and "The port is closed" in page
+    assert "The server refused the connection on this port" in page  # the advice, rendered
+    assert 'name="_save"' not in page
+    assert client.post(f"/admin/diagnostics/diagnosticrun/{acme.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert DiagnosticRun.objects.filter(pk=acme.pk).exists()
+    assert client.get("/admin/diagnostics/diagnosticrun/add/").status_code == 403
