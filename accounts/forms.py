@@ -1,0 +1,78 @@
+"""Forms of the accounts pages, and the one helper that puts a product error onto a form.
+
+Forms only parse what a browser sends; the rules live in the services. A service's error (config.errors) is
+shown as sentences: its `fields` next to the fields that caused them, its message above the form.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts import services
+from config.errors import MailbindError, Throttled
+
+
+def client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def form_apply_error(form: forms.BaseForm, error: MailbindError, *, field_map: dict[str, str] | None = None) -> None:
+    """Show `error` on `form`: each message of `error.fields` on its field (renamed through `field_map`), the
+    rest above the form. A field the form does not have gets its sentence above the form, never lost."""
+    field_map = field_map or {}
+    placed: set[str] = set()
+    for name, messages in (error.fields or {}).items():
+        target = field_map.get(name, name)
+        for message in messages:
+            if target in form.fields:
+                form.add_error(target, str(message))
+                placed.add(str(message))
+            else:
+                form.add_error(None, str(message))
+    # The general sentence sums up above the form, unless it only repeats a field's sentence (T6).
+    if str(error.message) not in placed:
+        form.add_error(None, str(error.message))
+
+
+class SignInForm(forms.Form):
+    """Email and password, checked by accounts.services.signin_authenticate (throttled, no enumeration)."""
+
+    email = forms.CharField(
+        label=_("Email"), max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label=_("Password"), strip=False, max_length=256,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}, render_value=False),
+    )
+
+    def __init__(self, request=None, *args: Any, **kwargs: Any) -> None:
+        self.request = request
+        self.user_cache = None
+        self.throttled = False
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            self.user_cache = services.signin_authenticate(
+                request=self.request, email=cleaned["email"], password=cleaned["password"],
+                client_address=client_address(self.request),
+            )
+        except MailbindError as error:
+            # One sentence for a wrong email and a wrong password alike: the form never tells which.
+            self.throttled = isinstance(error, Throttled)
+            raise forms.ValidationError(str(error.message), code=error.code) from None
+        return cleaned
+
+    def get_user(self):
+        return self.user_cache
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language"), choices=[("en", "English"), ("ja", "日本語")])
+    next = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -1,0 +1,42 @@
+"""Sign-in, sign-out and the language switcher (server-rendered pages)."""
+from __future__ import annotations
+
+import contextlib
+
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
+
+from accounts import services
+from accounts.forms import SignInForm
+from config.errors import MailbindError
+
+
+class SignInView(auth_views.LoginView):
+    """Django's LoginView (CSRF, safe `next`, session rotation) with the service's throttled check."""
+
+    form_class = SignInForm
+    authentication_form = SignInForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form: SignInForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.throttled:
+            response.status_code = 429
+        return response
+
+
+class SignOutView(auth_views.LogoutView):
+    """POST only (Django 5): a link cannot sign anyone out. Then back to the sign-in page (LOGOUT_REDIRECT_URL)."""
+
+
+@require_POST
+def language_view(request: HttpRequest) -> HttpResponse:
+    """Switch the language: remembered on the user (accounts.services) and in the cookie, then back to `next`."""
+    if request.user.is_authenticated:
+        # An unknown language is refused by the service and ignored by set_language below as well.
+        with contextlib.suppress(MailbindError):
+            services.user_set_language(user=request.user, language=request.POST.get("language", ""))
+    return set_language(request)

@@ -1,0 +1,315 @@
+"""Server-rendered pages of /settings/email/ and /tools/: thin views over the SAME services as the API.
+
+Every rule lives in the services (mailsettings, diagnostics); a refusal is rendered as its sentence — the lock of
+T7/T9 instead of the form, T6 next to the address, validation next to each field — never a code or a traceback.
+Progress of a run: with JavaScript the page polls an HTML fragment; without it, the page reloads itself
+(<noscript><meta refresh>) until the run has finished, then shows the advice.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.throttling import ScopedRateThrottle
+
+from accounts.forms import form_apply_error
+from accounts.models import User
+from config.errors import InvalidInput, MailbindError, Throttled
+from config.exception_handler import as_product_error
+from diagnostics import judge, selectors, services
+from diagnostics.forms import DomainDetailsForm, PortCheckForm
+from diagnostics.models import DiagnosticRun, RunKind
+from diagnostics.runner import ACCOUNT_STEPS
+from locks.errors import SettingsLocked
+from mailsettings import selectors as mail_selectors
+from mailsettings import services as mail_services
+from mailsettings.access import mail_settings_check_access
+from mailsettings.forms import MailAccountForm, PasswordChangeForm
+from mailsettings.models import MailAccount
+from mailsettings.warnings import account_warnings
+
+STEP_LABELS = {
+    "settings": _("Ports and security"),
+    "domain": _("Mail provider"),
+    "dns": _("Server names"),
+    "port": _("Connection to the ports"),
+    "tls": _("Secure connection"),
+    "greeting": _("Server answers"),
+    "login": _("Sign-in to the incoming server"),
+    "folders": _("Inbox and Sent folders"),
+    "smtp_auth": _("Sign-in to the outgoing server"),
+    "duplicates": _("Copies of sent mail"),
+}
+EXPECTED_STEPS = {
+    RunKind.ACCOUNT: tuple(str(name) for name in ACCOUNT_STEPS),
+    RunKind.PORT_CHECK: ("dns", "port"),
+    RunKind.DOMAIN_DETAILS: ("domain", "dns", "port"),
+}
+POLL_SECONDS = 2
+
+
+# --- errors as sentences ----------------------------------------------------------------------------------------
+
+def render_error(request: HttpRequest, error: MailbindError, *, back_url: str = "/") -> HttpResponse:
+    if isinstance(error, SettingsLocked):
+        return render(request, "diagnostics/locked.html", {"error": error, "nav": "email"}, status=error.status_code)
+    return render(request, "error.html", {"error": error, "back_url": back_url}, status=error.status_code)
+
+
+def product_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Any product error escaping a view becomes its sentence on a page; anything else stays a bug (500)."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except Exception as exc:
+            error = as_product_error(exc)
+            if error is None:
+                raise
+            return render_error(request, error)
+
+    return login_required(wrapped)
+
+
+def throttle(request: HttpRequest, scope: str) -> None:
+    """The API's rate for starting runs ("diagnostics" / "tools"), shared with it: same cache keys and rates."""
+
+    class _View:
+        throttle_scope = scope
+
+    limiter = ScopedRateThrottle()
+    if not limiter.allow_request(request, _View()):
+        wait = limiter.wait()
+        raise Throttled(extra={"retry_after": int(wait)} if wait else None)
+
+
+# --- runs ------------------------------------------------------------------------------------------------------
+
+def run_context(run: DiagnosticRun) -> dict[str, Any]:
+    """What the progress partial shows: finished steps, the ones still to come, and the advice once finished."""
+    steps = list(run.steps.all().order_by("position"))
+    rows = [
+        {"name": s.name, "label": STEP_LABELS.get(s.name, s.name), "status": s.status,
+         "status_label": s.get_status_display(),
+         "message": judge.step_message(name=s.name, status=s.status, code=s.code)}
+        for s in steps
+    ]
+    finished = run.is_finished
+    if not finished:
+        done = {s.name for s in steps}
+        rows += [{"name": name, "label": STEP_LABELS.get(name, name), "status": "waiting",
+                  "status_label": _("Waiting"), "message": ""}
+                 for name in EXPECTED_STEPS.get(run.kind, ()) if name not in done]
+    advice = judge.advice_list([(s.status, s.code) for s in steps], run_outcome=run.outcome) if finished else []
+    domain = next((s.details for s in steps if s.name == "domain"), None)
+    return {
+        "run": run, "rows": rows, "finished": finished, "advice": advice,
+        "all_ok": finished and [a["code"] for a in advice] == ["ok"],
+        "done_count": len(steps), "total_count": max(len(rows), len(steps)),
+        "domain_details": domain if run.kind == RunKind.DOMAIN_DETAILS else None,
+        "poll_seconds": POLL_SECONDS,
+    }
+
+
+def _run_urls(run: DiagnosticRun) -> dict[str, str]:
+    if run.kind == RunKind.ACCOUNT:
+        return {"page": reverse("email-run", args=[run.pk]), "steps": reverse("email-run-steps", args=[run.pk]),
+                "back": reverse("email-settings")}
+    back = "tool-port-check-page" if run.kind == RunKind.PORT_CHECK else "tool-domain-details-page"
+    return {"page": reverse("tool-run", args=[run.pk]), "steps": reverse("tool-run-steps", args=[run.pk]),
+            "back": reverse(back)}
+
+
+@product_errors
+def run_page(request: HttpRequest, pk: int) -> HttpResponse:
+    run = selectors.diagnostic_run_get(actor=request.user, run_id=pk)
+    nav = {RunKind.ACCOUNT: "email", RunKind.PORT_CHECK: "port", RunKind.DOMAIN_DETAILS: "domain"}[run.kind]
+    return render(request, "diagnostics/run.html", {**run_context(run), "urls": _run_urls(run), "nav": nav})
+
+
+@product_errors
+def run_steps(request: HttpRequest, pk: int) -> HttpResponse:
+    """The fragment the page polls: the same partial the page renders."""
+    run = selectors.diagnostic_run_get(actor=request.user, run_id=pk)
+    response = render(request, "diagnostics/_run_steps.html", {**run_context(run), "urls": _run_urls(run)})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- /settings/email/ -------------------------------------------------------------------------------------------
+
+def _own_account(user: User) -> MailAccount | None:
+    return mail_selectors.mail_account_list(actor=user).filter(owner=user, disabled_at__isnull=True).first()
+
+
+def _start_check(request: HttpRequest, account: MailAccount) -> HttpResponse:
+    """Start a run of `account` and show its progress; a refusal (throttle, queue down) is a message."""
+    try:
+        throttle(request, "diagnostics")
+        run, _created = services.diagnostic_run_start(actor=request.user, account_id=account.pk)
+    except MailbindError as error:
+        if isinstance(error, SettingsLocked):
+            raise
+        messages.error(request, str(error.message))
+        return redirect("email-settings")
+    return redirect("email-run", pk=run.pk)
+
+
+def _account_or_settings(user: User) -> MailAccount:
+    mail_settings_check_access(actor=user, owner=user)  # the lock first: its sentence, not "no account"
+    account = _own_account(user)
+    if account is None:
+        raise _NoAccount()
+    return account
+
+
+class _NoAccount(Exception):
+    pass
+
+
+def _with_account(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            account = _account_or_settings(request.user)
+        except _NoAccount:
+            return redirect("email-settings")
+        return view(request, account, *args, **kwargs)
+
+    return product_errors(wrapped)
+
+
+@require_http_methods(["GET", "POST"])
+@product_errors
+def email_settings(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if user.organization_id is None:
+        error = InvalidInput(_("Mail settings belong to users of an organization; operators have none."))
+        return render(request, "error.html", {"error": error, "nav": "email"}, status=200)
+    mail_settings_check_access(actor=user, owner=user)  # locked: the sentence instead of the form (T7/T9)
+    account = _own_account(user)
+    if account is None:
+        return _new_account(request)
+    if request.method == "POST":
+        return redirect("email-settings")
+    runs = selectors.diagnostic_run_list_for_account(actor=user, account_id=account.pk)
+    in_flight = next((run for run in runs[:5] if not run.is_finished), None)
+    last = next((run for run in runs[:10] if run.is_finished), None)
+    context = {
+        "nav": "email", "account": account, "warnings": account_warnings(account),
+        "in_flight": in_flight, "last_run": last,
+        "last_advice": run_context(last)["advice"] if last else [],
+    }
+    return render(request, "diagnostics/email_account.html", context)
+
+
+def _new_account(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    detection = None
+    status = 200
+    holder = None
+    if request.method != "POST":
+        form = MailAccountForm()
+    elif "detect" in request.POST:
+        try:
+            detection = mail_selectors.provider_detect(
+                actor=user, address=request.POST.get("address"), protocol=request.POST.get("protocol")
+            )
+        except MailbindError as error:
+            if isinstance(error, SettingsLocked):
+                raise
+            form = MailAccountForm(request.POST)
+            form.is_valid()
+            form_apply_error(form, error)
+            status = error.status_code
+        else:
+            form = MailAccountForm.from_detection(data=request.POST, detection=detection)
+    else:
+        form = MailAccountForm(request.POST)
+        account = form.register(actor=user, owner=user)
+        if account is not None:
+            messages.success(request, _("Your mail account was saved. It is being checked now."))
+            return _start_check(request, account)
+        if isinstance(form.error, SettingsLocked):
+            raise form.error
+        status = form.error.status_code if form.error is not None else 400
+        holder = (form.error.extra or {}).get("holder") if form.error is not None else None
+    saves_sent = bool(detection and "saves_sent_mail" in detection.note_codes)
+    context = {"nav": "email", "form": form, "detection": detection, "saves_sent": saves_sent, "holder": holder,
+               "detect_url": reverse("provider-detect")}
+    return render(request, "diagnostics/email_new.html", context, status=status)
+
+
+@require_POST
+@_with_account
+def email_test(request: HttpRequest, account: MailAccount) -> HttpResponse:
+    return _start_check(request, account)
+
+
+@require_http_methods(["GET", "POST"])
+@_with_account
+def email_password(request: HttpRequest, account: MailAccount) -> HttpResponse:
+    initial = {"apply_to": "both"}
+    form = PasswordChangeForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST":
+        changed = form.change(actor=request.user, account=account)
+        if changed is not None:
+            messages.success(request, _("The password was changed. The account is being checked now."))
+            return _start_check(request, changed)
+    status = 400 if form.is_bound else 200
+    return render(request, "diagnostics/email_password.html",
+                  {"nav": "email", "form": form, "account": account}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@_with_account
+def email_turn_off(request: HttpRequest, account: MailAccount) -> HttpResponse:
+    if request.method == "POST":
+        mail_services.mail_account_disable(actor=request.user, account=account)
+        messages.success(request, _("IMAP/POP3 is turned off for %(address)s. The address is free again.")
+                         % {"address": account.address})
+        return redirect("email-settings")
+    return render(request, "diagnostics/email_turn_off.html", {"nav": "email", "account": account})
+
+
+# --- /tools/ ------------------------------------------------------------------------------------------------------
+
+def _tool(request: HttpRequest, *, form_class, template: str, nav: str, start) -> HttpResponse:
+    form = form_class(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                throttle(request, "tools")
+                run = start(actor=request.user, **form.cleaned_data)
+            except MailbindError as error:
+                form_apply_error(form, error)
+                status = error.status_code
+            else:
+                return redirect("tool-run", pk=run.pk)
+        else:
+            status = 400
+    return render(request, template, {"nav": nav, "form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@product_errors
+def tool_port_check(request: HttpRequest) -> HttpResponse:
+    return _tool(request, form_class=PortCheckForm, template="diagnostics/tool_port_check.html", nav="port",
+                 start=services.tool_port_check_start)
+
+
+@require_http_methods(["GET", "POST"])
+@product_errors
+def tool_domain_details(request: HttpRequest) -> HttpResponse:
+    return _tool(request, form_class=DomainDetailsForm, template="diagnostics/tool_domain_details.html",
+                 nav="domain", start=services.tool_domain_details_start)

@@ -1,0 +1,140 @@
+"""Forms of the mail-settings page. They parse what a browser sends and hand it to mailsettings.services, which
+holds every rule; a service's refusal comes back onto the form as sentences next to the fields (accounts.forms).
+Password fields never echo a value back (render_value=False)."""
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.forms import form_apply_error
+from accounts.models import User
+from config.errors import MailbindError
+from mailsettings import services
+from mailsettings.models import MailAccount, Protocol, Security
+from mailsettings.providers import Detection
+
+_SECURITY_CHOICES = [
+    (Security.SSL, _("SSL/TLS")), (Security.STARTTLS, "STARTTLS"), (Security.NONE, _("None (not encrypted)")),
+]
+
+
+def _text(label: Any, *, help_text: Any = "", autocomplete: str = "off", **attrs: Any) -> forms.CharField:
+    return forms.CharField(
+        label=label, required=False, help_text=help_text,
+        widget=forms.TextInput(attrs={"autocomplete": autocomplete, "spellcheck": "false", **attrs}),
+    )
+
+
+def _port(label: Any) -> forms.CharField:
+    # Text with a numeric keyboard: the service says what is wrong with a port, in its own sentence.
+    return forms.CharField(
+        label=label, required=False, max_length=5,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": 6}),
+    )
+
+
+def _password(label: Any, *, help_text: Any = "") -> forms.CharField:
+    return forms.CharField(
+        label=label, required=False, strip=False, help_text=help_text,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+
+class MailAccountForm(forms.Form):
+    """A new IMAP/POP3 + SMTP account, starting from the address."""
+
+    address = forms.CharField(
+        label=_("Email address"), required=False, max_length=254,
+        help_text=_("The mail address to connect. Its provider's settings are filled in for you."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "required": True, "spellcheck": "false"}),
+    )
+    protocol = forms.ChoiceField(label=_("Incoming mail protocol"), choices=Protocol.choices, initial=Protocol.IMAP)
+    incoming_host = _text(_("Incoming server"), help_text=_("For example imap.example.com"), required=True)
+    incoming_port = _port(_("Port"))
+    incoming_security = forms.ChoiceField(label=_("Security"), choices=_SECURITY_CHOICES, initial=Security.SSL)
+    incoming_username = _text(
+        _("Username"), help_text=_("Usually your full address. Leave empty to use the address."),
+        autocomplete="username",
+    )
+    incoming_password = _password(
+        _("Password"), help_text=_("If your provider uses two-step verification, enter an app password."),
+    )
+    smtp_host = _text(_("Outgoing (SMTP) server"), help_text=_("For example smtp.example.com"), required=True)
+    smtp_port = _port(_("Port"))
+    smtp_security = forms.ChoiceField(label=_("Security"), choices=_SECURITY_CHOICES, initial=Security.STARTTLS)
+    smtp_same_credentials = forms.BooleanField(
+        label=_("Use the same username and password for sending"), required=False, initial=True,
+    )
+    smtp_username = _text(_("Outgoing username"), autocomplete="off")
+    smtp_password = _password(_("Outgoing password"))
+    save_sent_on_server = forms.BooleanField(
+        label=_("Save sent mail on the server"), required=False, initial=False,
+        help_text=_("Puts a copy of each message you send into the Sent folder on the server."),
+    )
+
+    def service_data(self) -> dict[str, Any]:
+        """What mailsettings.services expects: blank ports mean "the usual one", the SMTP login only when apart."""
+        data = dict(self.cleaned_data)
+        for name in ("incoming_port", "smtp_port"):
+            data[name] = (data.get(name) or "").strip() or None
+        if data.get("smtp_same_credentials"):
+            data.pop("smtp_username", None)
+            data.pop("smtp_password", None)
+        return data
+
+    def register(self, *, actor: User, owner: User) -> MailAccount | None:
+        """Register through the service; None with the refusal on the form (T6, validation, lock)."""
+        if not self.is_valid():
+            return None
+        try:
+            return services.mail_account_register(actor=actor, owner=owner, data=self.service_data())
+        except MailbindError as error:
+            form_apply_error(self, error)
+            self.error = error
+            return None
+
+    error: MailbindError | None = None
+
+    @classmethod
+    def from_detection(cls, *, data: Any, detection: Detection) -> MailAccountForm:
+        """An unbound form keeping what the person typed (never a password) with the detected servers in it."""
+        keep = ("address", "incoming_username", "smtp_username")
+        initial = {name: data.get(name, "") for name in keep}
+        initial.update(
+            protocol=detection.incoming.protocol,
+            incoming_host=detection.incoming.host,
+            incoming_port=str(detection.incoming.port),
+            incoming_security=detection.incoming.security,
+            smtp_host=detection.outgoing.host,
+            smtp_port=str(detection.outgoing.port),
+            smtp_security=detection.outgoing.security,
+            smtp_same_credentials=data.get("smtp_same_credentials") in ("on", "true", "1", True),
+            save_sent_on_server=data.get("save_sent_on_server") in ("on", "true", "1", True),
+        )
+        return cls(initial=initial)
+
+
+class PasswordChangeForm(forms.Form):
+    """A new password for the incoming server, the outgoing one, or both (scenario T4)."""
+
+    apply_to = forms.ChoiceField(
+        label=_("Where does the new password apply?"), required=False, widget=forms.RadioSelect,
+        choices=[("both", _("Incoming and outgoing servers")), ("incoming", _("Incoming server only")),
+                 ("outgoing", _("Outgoing server only"))],
+        initial="both",
+    )
+    password = _password(_("New password"))
+
+    def change(self, *, actor: User, account: MailAccount) -> MailAccount | None:
+        if not self.is_valid():
+            return None
+        try:
+            return services.mail_account_password_change(
+                actor=actor, account=account, password=self.cleaned_data["password"],
+                apply_to=self.cleaned_data["apply_to"] or None,
+            )
+        except MailbindError as error:
+            form_apply_error(self, error)
+            return None

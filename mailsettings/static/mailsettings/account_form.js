@@ -1,0 +1,102 @@
+// The new-account form, enhanced: leaving the address field fills in the provider's settings (the same API the
+// "Detect settings" button's page uses), the SMTP login shows only when it differs, and the duplicate warning
+// follows "Save sent mail on the server". Every text comes from the server, translated there.
+(function () {
+  "use strict";
+  var form = document.getElementById("account-form");
+  if (!form) { return; }
+  var field = function (name) { return form.elements.namedItem(name); };
+  var notes = document.getElementById("detect-notes");
+  var warning = document.getElementById("duplicate-warning");
+  var providerSavesSent = warning && !warning.hidden;
+  var lastAddress = "";
+
+  function say(text, items, isError) {
+    notes.textContent = "";
+    var box = document.createElement("div");
+    box.className = isError ? "form-errors" : "notice";
+    var p = document.createElement("p");
+    p.textContent = text;
+    box.appendChild(p);
+    if (items && items.length) {
+      var list = document.createElement("ul");
+      list.className = "notes";
+      items.forEach(function (item) {
+        var li = document.createElement("li");
+        li.textContent = item;
+        list.appendChild(li);
+      });
+      box.appendChild(list);
+    }
+    notes.appendChild(box);
+  }
+
+  function fill(name, value) {
+    var input = field(name);
+    if (!input) { return; }
+    // Never overwrite what the person typed; a value we filled in before may be replaced.
+    if (input.value === "" || input.dataset.detected === "true") {
+      input.value = String(value);
+      input.dataset.detected = "true";
+    }
+  }
+
+  function updateWarning() {
+    if (!warning) { return; }
+    warning.hidden = !(providerSavesSent && field("save_sent_on_server").checked);
+  }
+
+  function updateSmtpLogin() {
+    var login = document.getElementById("smtp-login");
+    if (login) { login.hidden = field("smtp_same_credentials").checked; }
+  }
+
+  function detect() {
+    var address = field("address").value.trim();
+    if (!address || address.indexOf("@") < 1 || address === lastAddress) { return; }
+    lastAddress = address;
+    say(form.dataset.textDetecting, []);
+    var url = form.dataset.detectUrl + "?address=" + encodeURIComponent(address) +
+      "&protocol=" + encodeURIComponent(field("protocol").value);
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.json().then(function (body) { return [response.ok, body]; }); })
+      .then(function (result) {
+        var ok = result[0], body = result[1];
+        if (!ok) {
+          var error = body && body.error ? body.error : {};
+          var fields = error.fields || {};
+          say((fields.address && fields.address[0]) || error.message || form.dataset.textFailed, [], true);
+          lastAddress = "";
+          return;
+        }
+        fill("protocol", body.incoming.protocol);
+        fill("incoming_host", body.incoming.host);
+        fill("incoming_port", body.incoming.port);
+        fill("incoming_security", body.incoming.security);
+        fill("smtp_host", body.outgoing.host);
+        fill("smtp_port", body.outgoing.port);
+        fill("smtp_security", body.outgoing.security);
+        providerSavesSent = body.notes.some(function (note) { return note.code === "saves_sent_mail"; });
+        updateWarning();
+        say(form.dataset.textDetected, body.notes.map(function (note) { return note.message; }));
+      })
+      .catch(function () { lastAddress = ""; say(form.dataset.textFailed, [], true); });
+  }
+
+  field("address").addEventListener("change", detect);
+  field("address").addEventListener("blur", detect);
+  field("save_sent_on_server").addEventListener("change", updateWarning);
+  field("smtp_same_credentials").addEventListener("change", updateSmtpLogin);
+  // A select the person changed by hand is theirs: detection no longer switches it.
+  ["incoming_host", "incoming_port", "incoming_security", "smtp_host", "smtp_port", "smtp_security"]
+    .forEach(function (name) {
+      field(name).addEventListener("input", function () { field(name).dataset.detected = "false"; });
+    });
+  // The selects hold defaults, not a choice of the person's, until they change one.
+  ["protocol", "incoming_security", "smtp_security"].forEach(function (name) {
+    field(name).dataset.detected = "true";
+    field(name).addEventListener("change", function () { field(name).dataset.detected = "false"; });
+  });
+  updateSmtpLogin();
+  updateWarning();
+})();

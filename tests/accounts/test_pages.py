@@ -1,0 +1,104 @@
+"""Sign-in, sign-out and language pages, through the Django test client."""
+import pytest
+from django.conf import settings
+
+from tests.pages_client import SENTINEL, PageClient
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "correct horse battery"  # the personas' password (tests/conftest.py)
+
+
+@pytest.fixture
+def browser():
+    client = PageClient(enforce_csrf_checks=True)
+    yield client
+    client.assert_never_echoed()
+
+
+def _csrf(client, path="/accounts/login/"):
+    client.get(path)
+    return client.cookies[settings.CSRF_COOKIE_NAME].value
+
+
+def test_the_sign_in_page_has_labelled_fields_and_a_csrf_token(browser):
+    response = browser.get("/accounts/login/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'for="id_email"' in html and 'for="id_password"' in html
+    assert "csrfmiddlewaretoken" in html
+    assert 'lang="en"' in html
+
+
+def test_a_right_password_signs_in_and_lands_on_the_email_settings(browser, user_s):
+    token = _csrf(browser)
+    response = browser.post("/accounts/login/", {"email": "USER.S@acme.test", "password": PASSWORD,
+                                                 "csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response["Location"] == "/settings/email/"
+    assert browser.get("/settings/email/").status_code == 200
+
+
+def test_a_post_without_csrf_token_is_refused(browser, user_s):
+    browser.get("/accounts/login/")
+    response = browser.post("/accounts/login/", {"email": user_s.email, "password": PASSWORD})
+    assert response.status_code == 403
+
+
+def test_a_wrong_password_and_an_unknown_email_read_the_same_sentence(browser, user_s):
+    token = _csrf(browser)
+    wrong = browser.post("/accounts/login/", {"email": user_s.email, "password": SENTINEL,
+                                              "csrfmiddlewaretoken": token})
+    unknown = browser.post("/accounts/login/", {"email": "nobody@acme.test", "password": SENTINEL,
+                                                "csrfmiddlewaretoken": token})
+    assert wrong.status_code == unknown.status_code == 200
+    sentence = "The email or password is not right."
+    assert sentence in wrong.content.decode() and sentence in unknown.content.decode()
+    assert "nobody@acme.test" in unknown.content.decode()  # the email is kept, the password never
+
+
+def test_repeated_failures_are_throttled_with_a_sentence_and_429(browser, user_s, settings):
+    settings.SIGNIN_FAILURES_PER_EMAIL = 2
+    token = _csrf(browser)
+    for _ in range(2):
+        browser.post("/accounts/login/", {"email": user_s.email, "password": SENTINEL, "csrfmiddlewaretoken": token})
+    response = browser.post("/accounts/login/", {"email": user_s.email, "password": PASSWORD,
+                                                 "csrfmiddlewaretoken": token})
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.content.decode()
+
+
+def test_sign_out_is_a_post_and_ends_the_session(browser, user_s):
+    browser.force_login(user_s)
+    token = _csrf(browser, "/settings/email/")
+    assert browser.get("/accounts/logout/").status_code == 405
+    response = browser.post("/accounts/logout/", {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    assert browser.get("/settings/email/")["Location"].startswith("/accounts/login/?next=")
+
+
+def test_the_pages_need_a_signed_in_user(browser):
+    for path in ("/settings/email/", "/tools/port-check/", "/tools/domain-details/", "/settings/email/runs/1/"):
+        response = browser.get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_the_language_switcher_saves_the_choice_and_the_pages_follow_it(browser, user_s):
+    browser.force_login(user_s)
+    token = _csrf(browser, "/settings/email/")
+    response = browser.post("/accounts/language/", {"language": "ja", "next": "/tools/port-check/",
+                                                    "csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response["Location"] == "/tools/port-check/"
+    user_s.refresh_from_db()
+    assert user_s.language == "ja"
+    assert 'lang="ja"' in browser.get("/tools/port-check/").content.decode()
+
+
+def test_the_browser_language_is_used_before_any_choice(browser, user_s):
+    html = browser.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert 'lang="ja"' in html
+
+
+def test_an_unknown_page_is_a_page_not_a_trace(browser, user_s):
+    browser.force_login(user_s)
+    response = browser.get("/settings/nothing-here/")
+    assert response.status_code == 404
+    assert "Traceback" not in response.content.decode() and "Not found" in response.content.decode()

@@ -1,0 +1,73 @@
+"""/tools/port-check/ and /tools/domain-details/: forms that start the tool runs and show the same live steps."""
+import pytest
+
+from diagnostics import runner
+from diagnostics.models import DiagnosticRun
+from tests.pages_client import PageClient
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_diagnostics")]
+
+
+@pytest.fixture
+def signed_in(user_s):
+    client = PageClient()
+    client.force_login(user_s)
+    return client
+
+
+def test_the_port_check_form_has_labelled_fields(signed_in):
+    html = signed_in.get("/tools/port-check/").content.decode()
+    assert 'for="id_host"' in html and 'for="id_port"' in html and 'aria-current="page"' in html
+
+
+def test_a_port_that_is_not_a_mail_port_is_refused_next_to_the_port(signed_in):
+    response = signed_in.post("/tools/port-check/", {"host": "localhost", "port": "22"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="id_port_error"' in html and "Only mail ports can be checked" in html
+    assert not DiagnosticRun.objects.exists()
+
+
+def test_a_port_check_runs_and_shows_its_steps(signed_in, dovecot, settings):
+    settings.DIAGNOSTICS_EXTRA_PORTS = [dovecot.imaps_port]
+    response = signed_in.post("/tools/port-check/", {"host": "localhost", "port": str(dovecot.imaps_port)})
+    run = DiagnosticRun.objects.get()
+    assert response["Location"] == f"/tools/runs/{run.pk}/"
+    waiting = signed_in.get(response["Location"]).content.decode()
+    assert 'http-equiv="refresh"' in waiting and f"localhost:{dovecot.imaps_port}" in waiting
+    runner.run_execute(run_id=run.pk)
+    done = signed_in.get(response["Location"]).content.decode()
+    assert "The ports accept connections." in done and "Everything checked out" in done
+    assert 'http-equiv="refresh"' not in done
+
+
+def test_a_blank_domain_is_a_sentence_next_to_the_field(signed_in):
+    response = signed_in.post("/tools/domain-details/", {"domain": ""})
+    assert response.status_code == 400 and 'id="id_domain_error"' in response.content.decode()
+
+
+def test_domain_details_show_the_provider_and_its_servers(signed_in):
+    response = signed_in.post("/tools/domain-details/", {"domain": "someone@gmail-hosted.test"})
+    run = DiagnosticRun.objects.get()
+    assert response["Location"] == f"/tools/runs/{run.pk}/"
+    runner.run_execute(run_id=run.pk)
+    html = signed_in.get(f"/tools/runs/{run.pk}/steps/").content.decode()
+    assert "Google Workspace" in html and "aspmx.l.google.com" in html and "imap.gmail.com:993" in html
+    assert 'data-finished="true"' in html
+
+
+def test_another_users_tool_run_is_not_found(signed_in, admin_x):
+    run = DiagnosticRun.objects.create(organization=admin_x.organization, kind="port_check", requested_by=admin_x,
+                                       target={"host": "secret.globex.test", "port": 993})
+    response = signed_in.get(f"/tools/runs/{run.pk}/")
+    assert response.status_code == 404 and b"secret.globex.test" not in response.content
+
+
+def test_the_tools_share_the_apis_rate_limit(signed_in, monkeypatch):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    # DRF reads the rates once, into the class: patch them there (restored after the test).
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"diagnostics": "20/hour", "tools": "1/hour"})
+    assert signed_in.post("/tools/domain-details/", {"domain": "example.test"}).status_code == 302
+    response = signed_in.post("/tools/domain-details/", {"domain": "example.test"})
+    assert response.status_code == 429 and b"Too many attempts" in response.content
