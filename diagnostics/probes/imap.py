@@ -27,13 +27,10 @@ from diagnostics.probes.net import (
     ConnectionClosed,
     ProbeOptions,
     SessionRecorder,
-    SessionStopped,
     TransportError,
-    connect_steps,
-    open_channel,
 )
 from diagnostics.probes.results import Code, ProbeError, Protocol, Security, SessionResult, Step, StepResult
-from diagnostics.redact import secret_forms
+from diagnostics.probes.session import ProtocolSteps, walk_session
 
 MAX_FOLDERS_IN_DETAILS = 200
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}$")
@@ -374,6 +371,19 @@ def _folders_step(rec: SessionRecorder, client: ImapClient) -> None:
             step.details["missing"] = verdict.reason.split("_and_")
 
 
+def _starttls_handshake(channel: Channel) -> None:
+    client = ImapClient(channel)
+    client.read_greeting()
+    if not client.starttls().ok:
+        raise ConnectionClosed()
+
+
+IMAP_STEPS = ProtocolSteps(
+    protocol=Protocol.IMAP, make_client=ImapClient, starttls_handshake=_starttls_handshake, tls_step=_tls_step,
+    greeting_step=_greeting_step, goodbye=ImapClient.logout,
+)
+
+
 def probe_session(
     *,
     host: str,
@@ -389,45 +399,9 @@ def probe_session(
 
     Step order: implicit TLS: dns, port, tls, greeting, login, folders; STARTTLS: dns, port, greeting, tls
     (capabilities asked again), login, folders; none: no tls step. login/folders run only with credentials.
-    The context for TLS is built before any step, so a bad ca_file raises instead of blaming the server.
     """
-    security = Security(security)
-    result = SessionResult(protocol=Protocol.IMAP, host=host, port=port, security=security)
-    rec = SessionRecorder(result, options=options, secrets=secret_forms(username=username, password=password),
-                          on_step=on_step)
-    context = tls.make_context(ca_file=options.ca_file) if security != Security.NONE else None
-    client: ImapClient | None = None
-    try:
-        channel, addresses = connect_steps(rec, host=host, port=port)
-        client = ImapClient(channel)
-
-        def reopen() -> Channel:
-            # A fresh connection up to the point of the handshake, to read a failing certificate.
-            fresh = open_channel(host, port, options=options, transcript=rec.new_transcript(), addresses=addresses)
-            if security == Security.STARTTLS:
-                again = ImapClient(fresh)
-                again.read_greeting()
-                if not again.starttls().ok:
-                    raise ConnectionClosed()
-            return fresh
-
-        if security == Security.IMPLICIT:
-            _tls_step(rec, client, host=host, security=security, context=context, reopen=reopen)
-            _greeting_step(rec, client)
-        else:
-            _greeting_step(rec, client)
-            if security == Security.STARTTLS:
-                _tls_step(rec, client, host=host, security=security, context=context, reopen=reopen)
-        if username and password is not None:
-            _login_step(rec, client, username=username, password=password)
-            if check_folders:
-                _folders_step(rec, client)
-    except SessionStopped:
-        pass
-    finally:
-        if client is not None:
-            if result.failed is None:
-                client.channel.start_step(rec.new_transcript(), timeout=min(2.0, options.step_timeout))
-                client.logout()
-            client.channel.close()
-    return result
+    steps = [lambda rec, client: _login_step(rec, client, username=username, password=password)]
+    if check_folders:
+        steps.append(_folders_step)
+    return walk_session(IMAP_STEPS, host=host, port=port, security=security, username=username, password=password,
+                        options=options, on_step=on_step, credential_steps=steps)

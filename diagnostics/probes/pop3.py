@@ -17,13 +17,10 @@ from diagnostics.probes.net import (
     ConnectionClosed,
     ProbeOptions,
     SessionRecorder,
-    SessionStopped,
     TransportError,
-    connect_steps,
-    open_channel,
 )
 from diagnostics.probes.results import Code, ProbeError, Protocol, Security, SessionResult, Step, StepResult
-from diagnostics.redact import secret_forms
+from diagnostics.probes.session import ProtocolSteps, walk_session
 
 MAX_CAPA_LINES = 100
 
@@ -119,6 +116,19 @@ def _stat_step(rec: SessionRecorder, client: Pop3Client) -> None:
         step.details["note"] = "pop3_inbox_only"
 
 
+def _starttls_handshake(channel: Channel) -> None:
+    client = Pop3Client(channel)
+    channel.readline()
+    if not client.command("STLS").startswith("+OK"):
+        raise ConnectionClosed()
+
+
+POP3_STEPS = ProtocolSteps(
+    protocol=Protocol.POP3, make_client=Pop3Client, starttls_handshake=_starttls_handshake, tls_step=_tls_step,
+    greeting_step=_greeting_step, goodbye=Pop3Client.quit,
+)
+
+
 def probe_session(
     *,
     host: str,
@@ -131,42 +141,8 @@ def probe_session(
     check_folders: bool = True,
 ) -> SessionResult:
     """Walk dns, port, tls, greeting, login, folders (STAT) against a POP3 server; same order rules as IMAP."""
-    security = Security(security)
-    result = SessionResult(protocol=Protocol.POP3, host=host, port=port, security=security)
-    rec = SessionRecorder(result, options=options, secrets=secret_forms(username=username, password=password),
-                          on_step=on_step)
-    context = tls.make_context(ca_file=options.ca_file) if security != Security.NONE else None
-    client: Pop3Client | None = None
-    try:
-        channel, addresses = connect_steps(rec, host=host, port=port)
-        client = Pop3Client(channel)
-
-        def reopen() -> Channel:
-            fresh = open_channel(host, port, options=options, transcript=rec.new_transcript(), addresses=addresses)
-            if security == Security.STARTTLS:
-                again = Pop3Client(fresh)
-                fresh.readline()
-                if not again.command("STLS").startswith("+OK"):
-                    raise ConnectionClosed()
-            return fresh
-
-        if security == Security.IMPLICIT:
-            _tls_step(rec, client, host=host, security=security, context=context, reopen=reopen)
-            _greeting_step(rec, client)
-        else:
-            _greeting_step(rec, client)
-            if security == Security.STARTTLS:
-                _tls_step(rec, client, host=host, security=security, context=context, reopen=reopen)
-        if username and password is not None:
-            _login_step(rec, client, username=username, password=password)
-            if check_folders:
-                _stat_step(rec, client)
-    except SessionStopped:
-        pass
-    finally:
-        if client is not None:
-            if result.failed is None:
-                client.channel.start_step(rec.new_transcript(), timeout=min(2.0, options.step_timeout))
-                client.quit()
-            client.channel.close()
-    return result
+    steps = [lambda rec, client: _login_step(rec, client, username=username, password=password)]
+    if check_folders:
+        steps.append(_stat_step)
+    return walk_session(POP3_STEPS, host=host, port=port, security=security, username=username, password=password,
+                        options=options, on_step=on_step, credential_steps=steps)

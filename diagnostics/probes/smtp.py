@@ -19,13 +19,10 @@ from diagnostics.probes.net import (
     ConnectionClosed,
     ProbeOptions,
     SessionRecorder,
-    SessionStopped,
     TransportError,
-    connect_steps,
-    open_channel,
 )
 from diagnostics.probes.results import Code, ProbeError, Protocol, Security, SessionResult, Step, StepResult
-from diagnostics.redact import secret_forms
+from diagnostics.probes.session import ProtocolSteps, walk_session
 
 MAX_REPLY_LINES = 100
 _REPLY_LINE = re.compile(r"^(\d{3})([ -]|$)")
@@ -151,6 +148,24 @@ def _auth_step(rec: SessionRecorder, client: SmtpClient, *, username: str, passw
             raise ProbeError(verdict.code, transient=verdict.transient, reason=verdict.reason)
 
 
+def _make_client(channel: Channel) -> SmtpClient:
+    return SmtpClient(channel, helo_name=channel.options.helo_name)
+
+
+def _starttls_handshake(channel: Channel) -> None:
+    client = _make_client(channel)
+    client.read_reply()
+    client.ehlo()
+    if not client.command("STARTTLS")[0].startswith("220"):
+        raise ConnectionClosed()
+
+
+SMTP_STEPS = ProtocolSteps(
+    protocol=Protocol.SMTP, make_client=_make_client, starttls_handshake=_starttls_handshake, tls_step=_tls_step,
+    greeting_step=_greeting_step, goodbye=SmtpClient.quit,
+)
+
+
 def probe_session(
     *,
     host: str,
@@ -166,41 +181,6 @@ def probe_session(
     Order: implicit TLS: dns, port, tls, greeting, smtp_auth; STARTTLS: dns, port, greeting, tls (EHLO
     again), smtp_auth; none: no tls step. smtp_auth runs only with credentials.
     """
-    security = Security(security)
-    result = SessionResult(protocol=Protocol.SMTP, host=host, port=port, security=security)
-    rec = SessionRecorder(result, options=options, secrets=secret_forms(username=username, password=password),
-                          on_step=on_step)
-    context = tls.make_context(ca_file=options.ca_file) if security != Security.NONE else None
-    client: SmtpClient | None = None
-    try:
-        channel, addresses = connect_steps(rec, host=host, port=port)
-        client = SmtpClient(channel, helo_name=options.helo_name)
-
-        def reopen() -> Channel:
-            fresh = open_channel(host, port, options=options, transcript=rec.new_transcript(), addresses=addresses)
-            if security == Security.STARTTLS:
-                again = SmtpClient(fresh, helo_name=options.helo_name)
-                again.read_reply()
-                again.ehlo()
-                if not again.command("STARTTLS")[0].startswith("220"):
-                    raise ConnectionClosed()
-            return fresh
-
-        if security == Security.IMPLICIT:
-            _tls_step(rec, client, host=host, security=security, context=context, reopen=reopen)
-            _greeting_step(rec, client)
-        else:
-            _greeting_step(rec, client)
-            if security == Security.STARTTLS:
-                _tls_step(rec, client, host=host, security=security, context=context, reopen=reopen)
-        if username and password is not None:
-            _auth_step(rec, client, username=username, password=password)
-    except SessionStopped:
-        pass
-    finally:
-        if client is not None:
-            if result.failed is None:
-                client.channel.start_step(rec.new_transcript(), timeout=min(2.0, options.step_timeout))
-                client.quit()
-            client.channel.close()
-    return result
+    steps = [lambda rec, client: _auth_step(rec, client, username=username, password=password)]
+    return walk_session(SMTP_STEPS, host=host, port=port, security=security, username=username, password=password,
+                        options=options, on_step=on_step, credential_steps=steps)
