@@ -1,4 +1,4 @@
-from django.urls import path  # noqa: F401 - filled in by the mail-accounts and locks work
+from django.urls import path
 
 from mailsettings import api as mail_accounts_api
 from mailsettings import api_users
