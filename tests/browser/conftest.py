@@ -1,0 +1,107 @@
+"""Headless Chromium (Debian's /usr/bin/chromium) driven by Playwright against pytest-django's live_server.
+
+Skipped with a reason where Chromium is missing, except in CI (CI=true), where it must be installed and a missing
+browser fails. Playwright's sync API runs an event loop in the test's thread, so Django's async-safety check is
+switched off for these tests only (DJANGO_ALLOW_ASYNC_UNSAFE), and Playwright starts and stops per test so no
+loop outlives a browser test.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.servers.dns_server import running_dns_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+LOOPBACK = ["127.0.0.0/8", "::1/128"]
+# The zone this suite controls: alice@example.test's domain has an MX naming no known provider.
+ZONE = {"example.test": {"MX": ["10 mx.example.test."]}}
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"true", "1", "yes"}
+
+
+@pytest.fixture
+def pw_browser(monkeypatch):
+    if not os.path.exists(CHROMIUM):
+        reason = f"{CHROMIUM} is not installed (apt-get install -y chromium fonts-ipafont-gothic)"
+        if _in_ci():
+            pytest.fail(f"browser tests need Chromium in CI: {reason}", pytrace=False)
+        pytest.skip(reason)
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def open_page(pw_browser, live_server):
+    """open_page(js=True, locale="en", phone=False) → a page in a fresh browser context (its own cookies)."""
+    contexts = []
+
+    def make(*, js: bool = True, locale: str = "en", phone: bool = False):
+        context = pw_browser.new_context(
+            base_url=live_server.url, java_script_enabled=js, locale=locale,
+            extra_http_headers={"Accept-Language": locale},
+            viewport=PHONE if phone else {"width": 1100, "height": 900},
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def shot(request):
+    """shot(page, label): a full-page screenshot in test-artifacts/screenshots/<test name>/, numbered in order."""
+    folder = SCREENSHOTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    count = [0]
+
+    def take(page, label: str) -> Path:
+        count[0] += 1
+        path = folder / f"{count[0]:02d}-{label}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def loopback_browser_flows(settings, test_ca):
+    """Runs may reach Dovecot and aiosmtpd on loopback, trust the test CA, and ask this suite's DNS server."""
+    with running_dns_server(ZONE) as dns:
+        settings.DIAGNOSTICS_ALLOWED_NETWORKS = LOOPBACK
+        settings.DIAGNOSTICS_CA_FILE = str(test_ca.ca_pem)
+        settings.DIAGNOSTICS_CONNECT_TIMEOUT = 2.0
+        settings.DIAGNOSTICS_STEP_TIMEOUT = 5.0
+        settings.DNS_NAMESERVERS = [f"127.0.0.1:{dns.port}"]
+        settings.DNS_TIMEOUT = 1.0
+        yield dns
+
+
+def sign_in(page, email: str, password: str = "correct horse battery") -> None:
+    """By ids, not labels: the same steps work once the page is in Japanese."""
+    page.goto("/accounts/login/")
+    page.fill("#id_email", email)
+    page.fill("#id_password", password)
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/settings/email/")
