@@ -45,6 +45,11 @@ def pw_browser(monkeypatch):
             yield browser
         finally:
             browser.close()
+            # While Playwright's loop runs, Django keeps the test's connections per context, not per thread:
+            # close them here, in that same context, or PostgreSQL cannot drop the test database at the end.
+            from django.db import connections
+
+            connections.close_all()
 
 
 @pytest.fixture

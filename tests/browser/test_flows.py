@@ -112,6 +112,8 @@ def test_a_second_user_reads_the_t6_sentence_next_to_the_address(
     expect(page.locator("#id_address")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#id_address")).to_have_attribute("aria-describedby", "id_address_helptext id_address_error")
     expect(page.locator("#id_incoming_password")).to_have_value("")  # never echoed back
+    if js:
+        expect(page.locator("#id_address")).to_be_focused()  # the keyboard lands on what needs fixing
     assert "user.s@acme.test" not in page.content()  # another organization's user stays unknown
     shot(page, "t6")
 
