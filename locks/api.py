@@ -19,12 +19,9 @@ class OrganizationOutput(serializers.Serializer):
 
 
 class LockSummaryOutput(serializers.Serializer):
-    locked_by = serializers.SerializerMethodField()
+    locked_by = serializers.CharField(source="locked_by_name", allow_null=True)
     locked_at = serializers.DateTimeField()
     reason = serializers.CharField()
-
-    def get_locked_by(self, lock) -> str | None:
-        return lock.locked_by.get_full_name() if lock.locked_by else None
 
 
 class MeOutput(serializers.Serializer):
@@ -71,15 +68,12 @@ class LockOutput(serializers.Serializer):
     id = serializers.IntegerField()
     user = LockUserOutput()
     active = serializers.BooleanField(source="is_active")
-    locked_by = serializers.SerializerMethodField()
+    locked_by = serializers.CharField(source="locked_by_name", allow_null=True)
     locked_at = serializers.DateTimeField()
     reason = serializers.CharField()
     released_by = serializers.SerializerMethodField()
     released_at = serializers.DateTimeField(allow_null=True)
     release_reason = serializers.CharField()
-
-    def get_locked_by(self, lock) -> str | None:
-        return _display_name(lock.locked_by)
 
     def get_released_by(self, lock) -> str | None:
         return _display_name(lock.released_by)

@@ -3,6 +3,11 @@ from django.utils.translation import gettext_lazy as _
 from config.errors import Conflict, PermissionDenied
 
 
+def _lock_facts(lock) -> dict:
+    # Who locked and since when: what a refused person needs to know whom to ask.
+    return {"locked_by": lock.locked_by_name, "locked_at": lock.locked_at.isoformat()}
+
+
 class SettingsLocked(PermissionDenied):
     code = "settings_locked"
     default_message = _(
@@ -11,8 +16,7 @@ class SettingsLocked(PermissionDenied):
 
     @classmethod
     def for_lock(cls, lock) -> "SettingsLocked":
-        locked_by = lock.locked_by.get_full_name() if lock.locked_by else None
-        return cls(extra={"locked_by": locked_by, "locked_at": lock.locked_at.isoformat()})
+        return cls(extra=_lock_facts(lock))
 
 
 class CannotUnlockOwnSettings(PermissionDenied):
@@ -23,6 +27,11 @@ class CannotUnlockOwnSettings(PermissionDenied):
 class AlreadyLocked(Conflict):
     code = "already_locked"
     default_message = _("This user's mail settings are already locked.")
+
+    @classmethod
+    def for_lock(cls, lock) -> "AlreadyLocked":
+        """The 409 naming the lock in place; without one (released meanwhile) just the sentence."""
+        return cls(extra=_lock_facts(lock)) if lock is not None else cls()
 
 
 class NotLocked(Conflict):

@@ -46,6 +46,11 @@ class SettingsLock(models.Model):
     def is_active(self) -> bool:
         return self.released_at is None
 
+    @property
+    def locked_by_name(self) -> str | None:
+        """Who locked, as people read it; None once that admin's user was removed."""
+        return self.locked_by.get_full_name() if self.locked_by is not None else None
+
 
 class MailUser(User):
     """The rows of the admin's "Security settings > Mail users" page (mailsettings/admin_mail_users.py): users with

@@ -12,14 +12,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.services import audit_record
+from config.db import violated_constraint
 from config.errors import NotFound, PermissionDenied
 from locks.errors import AlreadyLocked, CannotUnlockOwnSettings, NotLocked
 from locks.models import SettingsLock
 from locks.selectors import settings_lock_active
 
 LOCK_CONSTRAINT = "one_unreleased_lock_per_user"
-# SQLite names the columns of a partial unique index, not the index: this is the only unique rule on them.
-_SQLITE_LOCK_VIOLATION = "UNIQUE constraint failed: locks_settingslock.user_id"
 
 ACTION_LOCKED = "settings_lock.created"
 ACTION_RELEASED = "settings_lock.released"
@@ -42,24 +41,6 @@ def settings_lock_check_manager(*, actor: User, user: User) -> None:
         raise PermissionDenied()
 
 
-def _is_lock_violation(error: IntegrityError) -> bool:
-    diag = getattr(error.__cause__, "diag", None)  # psycopg names the violated constraint
-    if diag is not None and getattr(diag, "constraint_name", None):
-        return diag.constraint_name == LOCK_CONSTRAINT
-    text = str(error)
-    return LOCK_CONSTRAINT in text or _SQLITE_LOCK_VIOLATION in text
-
-
-def _already_locked(*, user: User) -> AlreadyLocked:
-    holder = settings_lock_active(user=user)
-    if holder is None:
-        return AlreadyLocked()
-    return AlreadyLocked(extra={
-        "locked_by": holder.locked_by.get_full_name() if holder.locked_by else None,
-        "locked_at": holder.locked_at.isoformat(),
-    })
-
-
 def settings_lock_create(*, actor: User, user: User, reason: str = "") -> SettingsLock:
     """Lock `user`'s mail settings. 409 `already_locked` when a lock is in place, even one taken a moment ago."""
     settings_lock_check_manager(actor=actor, user=user)
@@ -77,9 +58,9 @@ def settings_lock_create(*, actor: User, user: User, reason: str = "") -> Settin
                 details={"lock_id": lock.pk, "reason": reason},
             )
     except IntegrityError as error:
-        if not _is_lock_violation(error):
+        if violated_constraint(error) != LOCK_CONSTRAINT:
             raise
-        raise _already_locked(user=user) from None
+        raise AlreadyLocked.for_lock(settings_lock_active(user=user)) from None
     return lock
 
 

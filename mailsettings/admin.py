@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_scoping import OrganizationScopedAdmin
 from config.errors import InvalidInput, MailbindError
+from config.form_errors import form_add_product_error
 from mailsettings import services
 from mailsettings.access import mail_settings_check_access
 from mailsettings.models import MailAccount
@@ -71,8 +72,7 @@ class _ServiceRulesForm(forms.ModelForm):
             try:
                 mail_account_clean(data=self._service_data(), account=self.instance if self.instance.pk else None)
             except InvalidInput as exc:
-                for name, messages_ in exc.fields.items():
-                    self.add_error(name if name in self.fields else None, [str(m) for m in messages_])
+                form_add_product_error(self, exc)
         return cleaned
 
     def validate_unique(self) -> None:
@@ -243,11 +243,8 @@ class MailAccountAdmin(OrganizationScopedAdmin):
                     password=form.cleaned_data["password"],
                     apply_to=form.cleaned_data["apply_to"] or None,
                 )
-            except InvalidInput as exc:
-                for name, messages_ in exc.fields.items():
-                    form.add_error(name if name in form.fields else None, [str(m) for m in messages_])
             except MailbindError as exc:
-                form.add_error(None, _error_text(exc))
+                form_add_product_error(form, exc, message=_error_text(exc))
             else:
                 self.message_user(request, _("The password of %(address)s was changed.") % {"address": account})
                 return HttpResponseRedirect(reverse("admin:mailsettings_mailaccount_change", args=[account.pk]))

@@ -111,7 +111,7 @@ def locked_by(user) -> str:
     lock = mail_user_lock(user)
     if lock is None:
         return "—"
-    return lock.locked_by.get_full_name() if lock.locked_by else _("a removed user")
+    return lock.locked_by_name or _("a removed user")
 
 
 @admin.display(description=_("since"))

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.services import audit_record
+from config.db import violated_constraint
 from config.errors import InvalidInput
 from mailsettings.access import mail_settings_check_access
 from mailsettings.errors import AccountExists, AddressInUse
@@ -30,11 +31,6 @@ from mailsettings.validation import CONNECTION_FIELDS, mail_account_clean, passw
 
 ADDRESS_CONSTRAINT = "one_active_binding_per_address"
 USER_CONSTRAINT = "one_active_binding_per_user"
-# SQLite names the columns of a failed unique index, not the index.
-_SQLITE_COLUMNS = {
-    ADDRESS_CONSTRAINT: "mailsettings_mailaccount.address_normalized",
-    USER_CONSTRAINT: "mailsettings_mailaccount.owner_id",
-}
 
 APPLY_TO = ("incoming", "outgoing", "both")
 # Statuses a check may record; "disabled" belongs to disable/enable only.
@@ -70,19 +66,6 @@ def _check_free(
         raise AccountExists()
     if address_normalized is not None and active.filter(address_normalized=address_normalized).exists():
         raise _address_in_use(actor=actor, address_normalized=address_normalized)
-
-
-def violated_constraint(exc: IntegrityError) -> str | None:
-    """The name of the constraint an IntegrityError broke: psycopg's diagnostics, else SQLite's message."""
-    diag = getattr(exc.__cause__, "diag", None)
-    name = getattr(diag, "constraint_name", None)
-    if name:
-        return name
-    text = str(exc)
-    for constraint, columns in _SQLITE_COLUMNS.items():
-        if constraint in text or columns in text:
-            return constraint
-    return None
 
 
 def _save_audited(

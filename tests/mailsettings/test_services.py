@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from config.db import violated_constraint
 from mailsettings.models import MailAccount
 from mailsettings.selectors import mail_account_active_for_recheck, mail_account_get, mail_account_list
 from mailsettings.services import (
@@ -17,7 +18,6 @@ from mailsettings.services import (
     mail_account_enable,
     mail_account_record_check,
     mail_account_update,
-    violated_constraint,
 )
 from tests.mailsettings.factories import account_create
 
