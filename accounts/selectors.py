@@ -7,10 +7,6 @@ from accounts.models import AuditEvent, Organization, User
 from config.errors import NotFound
 
 
-def user_list(*, organization: Organization) -> QuerySet[User]:
-    return User.objects.filter(organization=organization).order_by("email")
-
-
 def user_get(*, organization: Organization, user_id: int) -> User:
     """A user of this organization, or 404: another tenant's user is indistinguishable from none."""
     user = User.objects.filter(organization=organization, pk=user_id).first()

@@ -18,7 +18,7 @@ from diagnostics.models import IN_FLIGHT, DiagnosticRun, RunKind, RunStatus, Run
 from diagnostics.probes.ports import ALL_STANDARD_PORTS
 from mailsettings.hosts import HostError, normalize_host
 from mailsettings.models import MailAccount
-from mailsettings.selectors import mail_account_get
+from mailsettings.selectors import mail_account_active_for_recheck, mail_account_get
 from mailsettings.services import mail_account_record_check
 
 logger = logging.getLogger(__name__)
@@ -190,11 +190,11 @@ def accounts_recheck_due(*, limit: int | None = None) -> int:
     proportional to accounts / concurrency."""
     limit = limit or settings.DIAGNOSTICS_RECHECK_BATCH
     cutoff = timezone.now() - timedelta(seconds=settings.DIAGNOSTICS_RECHECK_INTERVAL)
+    # Active bindings, never-checked and longest-unchecked first (mailsettings' one definition of them).
     due = (
-        MailAccount.objects.filter(disabled_at__isnull=True)
+        mail_account_active_for_recheck()
         .exclude(last_checked_at__gte=cutoff)
-        .exclude(diagnostic_runs__status__in=IN_FLIGHT)
-        .order_by("last_checked_at", "pk")[:limit]
+        .exclude(diagnostic_runs__status__in=IN_FLIGHT)[:limit]
     )
     queued = 0
     for account in due:

@@ -1,9 +1,8 @@
 """Reads of locks. Everything that reads tenant data takes the organization and filters by it."""
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef
 
-from accounts.models import Organization
 from locks.models import SettingsLock
 
 
@@ -12,16 +11,6 @@ def settings_lock_active(*, user) -> SettingsLock | None:
     if user is None or not user.is_authenticated:
         return None
     return SettingsLock.objects.select_related("locked_by").filter(user=user, released_at__isnull=True).first()
-
-
-def settings_lock_list(*, organization: Organization, user=None, active: bool | None = None) -> QuerySet[SettingsLock]:
-    """The organization's locks, newest first: released ones stay as history."""
-    locks = SettingsLock.objects.filter(organization=organization).select_related("user", "locked_by", "released_by")
-    if user is not None:
-        locks = locks.filter(user=user)
-    if active is not None:
-        locks = locks.filter(released_at__isnull=active)
-    return locks.order_by("-locked_at", "-id")
 
 
 def settings_lock_exists_for(user_ref=None) -> Exists:

@@ -33,7 +33,6 @@ EDITABLE_FIELDS = (
     "smtp_password",
     "save_sent_on_server",
 )
-SECRET_FIELDS = frozenset({"incoming_password", "smtp_password"})
 # A change to any of these makes the last check's result stale: the account is "pending" again.
 CONNECTION_FIELDS = frozenset(EDITABLE_FIELDS) - {"save_sent_on_server"}
 

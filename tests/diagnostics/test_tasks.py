@@ -45,3 +45,13 @@ def test_the_recheck_queues_due_accounts_in_batches_and_skips_recent_ones(user_s
     assert not DiagnosticRun.objects.filter(account=recent).exists()
     # A run already in flight is not queued twice.
     assert services.accounts_recheck_due(limit=10) == 0
+
+
+@pytest.mark.django_db
+def test_the_recheck_takes_the_longest_unchecked_first_up_to_the_limit(user_s, admin_a, admin_b, make_account):
+    week_ago = timezone.now() - timedelta(days=7)
+    make_account(admin_a, address="old@example.test", last_checked_at=week_ago)
+    never = make_account(user_s)
+    older = make_account(admin_b, address="older@example.test", last_checked_at=week_ago - timedelta(days=1))
+    assert services.accounts_recheck_due(limit=2) == 2
+    assert set(DiagnosticRun.objects.values_list("account_id", flat=True)) == {never.pk, older.pk}
