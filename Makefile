@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint install migrate messages clean
+.PHONY: run test lint install migrate messages clean bench
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "mailbind needs Python 3.11 or newer"; exit 1; }
@@ -36,6 +36,11 @@ run: messages migrate
 
 test: messages
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Throughput of the periodic re-check on loopback servers (needs root for Dovecot); prints ratios, asserts no time.
+# BENCH_ARGS="--accounts 48 --concurrency 1,2,4"; DATABASE_URL / CELERY_BROKER_URL pick PostgreSQL and Redis.
+bench: install
+	$(PY) -m tests.benchmarks.recheck_throughput $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -21,8 +21,9 @@ REST_FRAMEWORK = {**REST_FRAMEWORK}
 STATIC_ROOT = tempfile.mkdtemp(prefix="mailbind-static-")
 WHITENOISE_USE_FINDERS = True
 # Each test session gets its own folder for the serverless broker, so runs never see each other's messages.
+# MAILBIND_TEST_BROKER_DIR names one folder shared by several processes (the benchmarks' worker and publisher).
 if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
-    _broker_dir = tempfile.mkdtemp(prefix="mailbind-broker-")
+    _broker_dir = os.environ.get("MAILBIND_TEST_BROKER_DIR") or tempfile.mkdtemp(prefix="mailbind-broker-")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": f"{_broker_dir}/queue",
         "data_folder_out": f"{_broker_dir}/queue",
@@ -37,6 +38,7 @@ STORAGES = {
 }
 # No test may ask the machine's resolver (it is not on loopback): a closed loopback port fails at once instead.
 # Tests that need DNS start tests/servers/dns_server.py and point DNS_NAMESERVERS at it.
-DNS_NAMESERVERS = ["127.0.0.1:9"]
+# MAILBIND_TEST_DNS_NAMESERVERS: a loopback DNS server shared by several processes (the benchmarks).
+DNS_NAMESERVERS = [ns for ns in os.environ.get("MAILBIND_TEST_DNS_NAMESERVERS", "").split(",") if ns] or ["127.0.0.1:9"]
 
 MAILSETTINGS_ALLOW_TEST_DOMAINS = True
