@@ -1,12 +1,20 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import services
 from accounts.admin_scoping import OrganizationScopedAdmin, ReadOnlyAdminMixin, organization_of
 from accounts.models import ApiToken, AuditEvent, Organization, User
+from config.errors import MailbindError
 
 admin.site.site_header = _("mailbind administration")
 admin.site.site_title = _("mailbind")
@@ -20,26 +28,20 @@ class OrganizationAdmin(OrganizationScopedAdmin):
     list_display = ["name", "created_at"]
     search_fields = ["name"]
 
-    def get_queryset(self, request):
-        qs = admin.ModelAdmin.get_queryset(self, request)
-        if request.user.is_superuser:
-            return qs
-        return qs.filter(pk=request.user.organization_id)
-
 
 class UserCreationForm(forms.ModelForm):
+    """The admin's add form. UserAdmin.save_model saves it through accounts.services.user_create."""
+
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(render_value=False), strip=False)
 
     class Meta:
         model = User
         fields = ["email", "full_name", "organization", "role", "language"]
 
-    def save(self, commit=True):
-        user = super().save(commit=False)
-        user.set_password(self.cleaned_data["password"])
-        if commit:
-            user.save()
-        return user
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Every user belongs to an organization; operators (none) are made with `createsuperuser`.
+        self.fields["organization"].required = True
 
 
 @admin.register(User)
@@ -50,7 +52,7 @@ class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
     ordering = ["email"]
     filter_horizontal = []
     add_form = UserCreationForm
-    change_password_form = AdminPasswordChangeForm
+    change_password_form = AdminPasswordChangeForm  # saved by user_change_password through the service
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (_("Person"), {"fields": ["full_name", "language"]}),
@@ -69,16 +71,74 @@ class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
         # An organization admin cannot move people to another organization.
         return ["organization"] if not request.user.is_superuser and obj is not None else []
 
+    # --- every write through accounts.services: scoped, guarded (a locked admin is refused), audited ----------
+
     def save_model(self, request, obj, form, change):
-        organization = organization_of(request)
-        if organization is not None:
-            obj.organization = organization
-        super().save_model(request, obj, form, change)
-        if not change:
-            services.audit_record(
-                action="user.created", actor=request.user, organization=obj.organization, target=obj,
-                details={"role": obj.role, "via": "admin"},
+        if change:
+            user = User.objects.select_related("organization").get(pk=obj.pk)
+            fields = services.USER_UPDATE_FIELDS | services.OPERATOR_UPDATE_FIELDS
+            changes = {name: form.cleaned_data[name] for name in form.changed_data if name in fields}
+            services.user_update(actor=request.user, user=user, changes=changes)
+            return
+        data = form.cleaned_data
+        user = services.user_create(
+            organization=organization_of(request) or data["organization"], email=data["email"],
+            password=data["password"], role=data["role"], actor=request.user, full_name=data.get("full_name", ""),
+            language=data.get("language", ""),
+        )
+        obj.pk = user.pk  # the admin's "added" message and redirect use it
+
+    def save_related(self, request, form, formsets, change) -> None:
+        return None  # groups and permissions are not edited here
+
+    def _refusal(self, request, exc: MailbindError, url: str) -> HttpResponseRedirect:
+        self.message_user(request, str(exc.message), messages.ERROR)
+        return HttpResponseRedirect(url)
+
+    @method_decorator(sensitive_post_parameters())
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            services.user_management_check(actor=request.user)  # before any form: nothing to lose
+        except MailbindError as exc:
+            return self._refusal(request, exc, reverse("admin:accounts_user_changelist"))
+        return super().add_view(request, form_url, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except MailbindError as exc:
+            # Refused at save time (a guarded change by a locked admin, an email taken meanwhile): a message,
+            # not a 500; Django's transaction around the view has rolled everything back.
+            return self._refusal(request, exc, request.get_full_path())
+
+    @method_decorator(sensitive_post_parameters())
+    def user_change_password(self, request, id, form_url=""):
+        user = self.get_object(request, unquote(id))
+        if request.method != "POST" or user is None or not self.has_change_permission(request, user):
+            return super().user_change_password(request, id, form_url)  # the form, or Django's 403/404
+        change_url = reverse("admin:accounts_user_change", args=[user.pk])
+        try:
+            services.user_management_check(actor=request.user)
+        except MailbindError as exc:
+            return self._refusal(request, exc, change_url)
+        form = self.change_password_form(user, request.POST)
+        valid = form.is_valid()
+        set_usable = valid and form.cleaned_data["set_usable_password"]
+        if not valid or not (set_usable or "unset-password" in request.POST):
+            return super().user_change_password(request, id, form_url)  # errors shown, nothing written
+        try:
+            services.user_set_password(
+                actor=request.user, user=user, password=form.cleaned_data["password1"] if set_usable else None
             )
+        except MailbindError as exc:
+            return self._refusal(request, exc, change_url)
+        self.log_change(request, user, self.construct_change_message(request, form, None))
+        if set_usable:
+            messages.success(request, gettext("Password changed successfully."))
+        else:
+            messages.success(request, gettext("Password-based authentication was disabled."))
+        update_session_auth_hash(request, user)
+        return HttpResponseRedirect(change_url)
 
 
 @admin.register(AuditEvent)

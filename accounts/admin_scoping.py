@@ -18,12 +18,13 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
-        organization = organization_of(request)
         if request.user.is_superuser:
             return qs
-        if organization is None:
+        organization_id = getattr(request.user, "organization_id", None)
+        if organization_id is None:
             return qs.none()
-        return qs.filter(**{self.organization_field: organization})
+        # An id, not the object: the lookup path may end at the organization itself ("pk").
+        return qs.filter(**{self.organization_field: organization_id})
 
     def _in_scope(self, request, obj) -> bool:
         if request.user.is_superuser:

@@ -24,6 +24,21 @@ class CannotUnlockOwnSettings(PermissionDenied):
     default_message = _("Your settings were locked by an administrator. Ask another administrator to unlock them.")
 
 
+class CannotLockOwnSettings(PermissionDenied):
+    code = "cannot_lock_own_settings"
+    # Nobody could undo it but another admin; an organization with one admin would be stuck until an operator.
+    default_message = _("You cannot lock your own mail settings. Ask another administrator.")
+
+
+class LockedAdminRestricted(PermissionDenied):
+    """An admin whose own settings are locked could otherwise get around the lock through other people."""
+
+    code = "locked_admin_restricted"
+    default_message = _(
+        "Your mail settings are locked, so you can't manage users or locks until another administrator unlocks them."
+    )
+
+
 class AlreadyLocked(Conflict):
     code = "already_locked"
     default_message = _("This user's mail settings are already locked.")

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.services import audit_record
 from config.db import violated_constraint
 from config.errors import NotFound, PermissionDenied
-from locks.errors import AlreadyLocked, CannotUnlockOwnSettings, NotLocked
+from locks.errors import AlreadyLocked, CannotLockOwnSettings, CannotUnlockOwnSettings, LockedAdminRestricted, NotLocked
 from locks.models import SettingsLock
 from locks.selectors import settings_lock_active
 
@@ -41,12 +40,22 @@ def settings_lock_check_manager(*, actor: User, user: User) -> None:
         raise PermissionDenied()
 
 
+def locked_admin_check(actor: User) -> None:
+    """Refuse an admin whose own mail settings are locked: managing users or locking others would get around it.
+
+    Registered by LocksConfig.ready() in accounts.services.user_management_guards (accounts must not import
+    locks). Releasing other people's locks stays allowed: it only gives settings back.
+    """
+    if settings_lock_active(user=actor) is not None:
+        raise LockedAdminRestricted()
+
+
 def settings_lock_create(*, actor: User, user: User, reason: str = "") -> SettingsLock:
     """Lock `user`'s mail settings. 409 `already_locked` when a lock is in place, even one taken a moment ago."""
     settings_lock_check_manager(actor=actor, user=user)
     if actor.pk == user.pk:
-        # Nobody could undo it but another admin; an organization with one admin would be stuck until an operator.
-        raise PermissionDenied(_("You cannot lock your own mail settings. Ask another administrator."))
+        raise CannotLockOwnSettings()
+    locked_admin_check(actor)
     reason = (reason or "").strip()[: SettingsLock._meta.get_field("reason").max_length]
     try:
         with transaction.atomic():

@@ -3,7 +3,14 @@ import pytest
 
 from accounts.models import AuditEvent
 from config.errors import NotFound, PermissionDenied
-from locks.errors import AlreadyLocked, CannotUnlockOwnSettings, NotLocked, SettingsLocked
+from locks.errors import (
+    AlreadyLocked,
+    CannotLockOwnSettings,
+    CannotUnlockOwnSettings,
+    LockedAdminRestricted,
+    NotLocked,
+    SettingsLocked,
+)
 from locks.models import SettingsLock
 from locks.selectors import settings_lock_active
 from locks.services import (
@@ -74,8 +81,9 @@ def test_an_admin_of_another_organization_finds_nobody_to_unlock(admin_a, admin_
 
 
 def test_an_admin_cannot_lock_their_own_settings(admin_a):
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(CannotLockOwnSettings) as caught:
         settings_lock_create(actor=admin_a, user=admin_a)
+    assert (caught.value.code, caught.value.status_code) == ("cannot_lock_own_settings", 403)
     assert not SettingsLock.objects.exists()
 
 
@@ -126,9 +134,13 @@ def test_an_admin_who_is_not_locked_unlocking_themselves_is_told_nothing_is_lock
         settings_lock_release(actor=admin_b, user=admin_b)
 
 
-def test_a_locked_admin_still_locks_and_unlocks_other_users(admin_a, admin_b, user_s):
+def test_a_locked_admin_cannot_lock_others_but_still_unlocks_them(admin_a, admin_b, user_s):
+    settings_lock_create(actor=admin_a, user=user_s)
     settings_lock_create(actor=admin_a, user=admin_b)
-    settings_lock_create(actor=admin_b, user=user_s)
+    with pytest.raises(LockedAdminRestricted) as caught:
+        settings_lock_create(actor=admin_b, user=admin_a)
+    assert (caught.value.code, caught.value.status_code) == ("locked_admin_restricted", 403)
+    assert settings_lock_active(user=admin_a) is None
     assert settings_lock_release(actor=admin_b, user=user_s).released_by == admin_b
 
 

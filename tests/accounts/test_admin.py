@@ -1,0 +1,73 @@
+"""The user admin writes through accounts.services: audited, organization required, refusals as messages."""
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import AuditEvent, User
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a long enough new password 42"
+ADD = reverse("admin:accounts_user_add")
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_role_change_in_the_admin_is_audited_with_the_field_name(admin_a, user_s):
+    url = reverse("admin:accounts_user_change", args=[user_s.pk])
+    data = {"email": user_s.email, "full_name": user_s.full_name, "role": "admin", "is_active": "on"}
+    response = signed_in(admin_a).post(url, data)
+    assert response.status_code == 302
+    assert User.objects.get(pk=user_s.pk).role == "admin"
+    event = AuditEvent.objects.get(action="user.updated")
+    assert event.actor == admin_a and event.details == {"fields": ["role"]}
+
+
+def test_setting_a_password_in_the_admin_goes_through_the_service(admin_a, user_s):
+    url = reverse("admin:auth_user_password_change", args=[user_s.pk])
+    response = signed_in(admin_a).post(
+        url, {"password1": PASSWORD, "password2": PASSWORD, "usable_password": "true", "set-password": "1"}
+    )
+    assert response.status_code == 302
+    assert User.objects.get(pk=user_s.pk).check_password(PASSWORD)
+    event = AuditEvent.objects.get(action="user.password_set")
+    assert event.actor == admin_a and PASSWORD not in str(event.details)
+
+
+def test_a_mismatched_password_is_a_form_error_and_writes_nothing(admin_a, user_s):
+    url = reverse("admin:auth_user_password_change", args=[user_s.pk])
+    response = signed_in(admin_a).post(url, {"password1": PASSWORD, "password2": "other", "set-password": "1"})
+    assert response.status_code == 200
+    assert User.objects.get(pk=user_s.pk).check_password("correct horse battery")
+    assert not AuditEvent.objects.filter(action="user.password_set").exists()
+
+
+def test_an_admin_changing_their_own_password_stays_signed_in(admin_a):
+    client = signed_in(admin_a)
+    url = reverse("admin:auth_user_password_change", args=[admin_a.pk])
+    client.post(url, {"password1": PASSWORD, "password2": PASSWORD, "usable_password": "true", "set-password": "1"})
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_an_operator_adding_a_user_without_an_organization_gets_a_form_error_not_a_500(operator):
+    data = {"email": "lost@acme.test", "full_name": "", "role": "standard", "language": "", "password": PASSWORD}
+    response = signed_in(operator).post(ADD, data)
+    assert response.status_code == 200
+    assert "organization" in response.context["adminform"].form.errors
+    assert not User.objects.filter(email="lost@acme.test").exists()
+
+
+def test_an_operator_adds_a_user_to_an_organization_through_the_service(operator, org2):
+    data = {"email": "New@Globex.test", "full_name": "New", "organization": org2.pk, "role": "admin",
+            "language": "ja", "password": PASSWORD}
+    response = signed_in(operator).post(ADD, data)
+    assert response.status_code == 302
+    user = User.objects.get(email="new@globex.test")
+    assert (user.organization, user.role, user.language) == (org2, "admin", "ja") and user.check_password(PASSWORD)
+    assert AuditEvent.objects.get(action="user.created").actor == operator
