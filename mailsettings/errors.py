@@ -21,3 +21,10 @@ class AccountExists(Conflict):
     default_message = _(
         "This user already has an active mail account. Turn it off before registering another one."
     )
+
+
+class AccountChanged(Conflict):
+    """The account was turned off between the caller's read and this write: the change was meant for a live one."""
+
+    code = "account_changed"
+    default_message = _("This mail account was changed meanwhile. Reload it and try again.")

@@ -18,13 +18,14 @@ from django.db.models import Q, TextField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
 from accounts.services import audit_record
 from config.db import violated_constraint
-from config.errors import InvalidInput
+from config.errors import InvalidInput, NotFound
 from mailsettings.access import mail_settings_check_access
-from mailsettings.errors import AccountExists, AddressInUse
+from mailsettings.errors import AccountChanged, AccountExists, AddressInUse
 from mailsettings.models import AccountStatus, MailAccount
 from mailsettings.secrets import secret_rotate
 from mailsettings.validation import CONNECTION_FIELDS, mail_account_clean, password_clean
@@ -109,9 +110,42 @@ def _reset_check(account: MailAccount, changed: list[str]) -> None:
         changed += ["status", "last_error_code"]
 
 
+def _row_locked(account: MailAccount) -> MailAccount:
+    """The account as the database holds it now, its row locked until the caller's transaction ends.
+
+    Every write computes from this row, not from the caller's copy: two simultaneous changes queue one after the
+    other (the second sees the first), and a copy read before someone turned the account off cannot write into
+    the turned-off row. Must be called inside transaction.atomic() (SQLite has no row locks; it writes one at a
+    time anyway).
+    """
+    fresh = (
+        MailAccount.objects.select_for_update(of=("self",))
+        .select_related("owner", "organization")
+        .filter(pk=account.pk)
+        .first()
+    )
+    if fresh is None:
+        raise NotFound()
+    return fresh
+
+
+def _refuse_if_turned_off_meanwhile(account: MailAccount, fresh: MailAccount) -> None:
+    if account.is_active and not fresh.is_active:
+        raise AccountChanged()
+
+
+def _sync(target: MailAccount, source: MailAccount) -> MailAccount:
+    """Give the caller's copy the values written, so code holding it sees what the database holds."""
+    if target is not source:
+        for field in MailAccount._meta.concrete_fields:
+            setattr(target, field.attname, getattr(source, field.attname))
+    return source
+
+
 # --- operations of a person ----------------------------------------------------------------------------------
 
 
+@sensitive_variables("data", "cleaned")
 def mail_account_register(*, actor: User, owner: User, data: Mapping[str, Any]) -> MailAccount:
     """Register `owner`'s IMAP/POP3 + SMTP account (the actor's own, or an admin's for a user of the org)."""
     mail_settings_check_access(actor=actor, owner=owner)
@@ -125,95 +159,114 @@ def mail_account_register(*, actor: User, owner: User, data: Mapping[str, Any]) 
     return _save_audited(actor=actor, account=account, action="mail_account.registered", fields=cleaned)
 
 
+@sensitive_variables("data", "cleaned")
 def mail_account_update(*, actor: User, account: MailAccount, data: Mapping[str, Any]) -> MailAccount:
-    """Change some settings of an account (only the keys given)."""
+    """Change some settings of an account (only the keys given), computed from the row as it is now."""
     mail_settings_check_access(actor=actor, owner=account.owner)
-    cleaned = mail_account_clean(data=data, account=account)
-    changed = [name for name, value in cleaned.items() if getattr(account, name) != value]
-    if not changed:
-        return account  # nothing changed: no write, no audit event
-    if "address_normalized" in changed and account.is_active:
-        _check_free(actor=actor, owner=None, address_normalized=cleaned["address_normalized"], exclude_pk=account.pk)
-    for name in changed:
-        setattr(account, name, cleaned[name])
-    audited = list(changed)
-    if CONNECTION_FIELDS.intersection(changed):
-        _reset_check(account, changed)
-    return _save_audited(
-        actor=actor, account=account, action="mail_account.updated", fields=audited,
-        update_fields=[*changed, "updated_at"],
-    )
+    with transaction.atomic():
+        fresh = _row_locked(account)
+        _refuse_if_turned_off_meanwhile(account, fresh)
+        cleaned = mail_account_clean(data=data, account=fresh)
+        changed = [name for name, value in cleaned.items() if getattr(fresh, name) != value]
+        if not changed:
+            return _sync(account, fresh)  # nothing changed: no write, no audit event
+        if "address_normalized" in changed and fresh.is_active:
+            _check_free(
+                actor=actor, owner=None, address_normalized=cleaned["address_normalized"], exclude_pk=fresh.pk
+            )
+        for name in changed:
+            setattr(fresh, name, cleaned[name])
+        audited = list(changed)
+        if CONNECTION_FIELDS.intersection(changed):
+            _reset_check(fresh, changed)
+        _save_audited(
+            actor=actor, account=fresh, action="mail_account.updated", fields=audited,
+            update_fields=[*changed, "updated_at"],
+        )
+    return _sync(account, fresh)
 
 
+@sensitive_variables("password", "changes")
 def mail_account_password_change(
     *, actor: User, account: MailAccount, password: str, apply_to: str | None = None
 ) -> MailAccount:
     """Set a new password for the incoming server, the outgoing one, or both (scenario T4).
 
     `apply_to` defaults to "both" when the account uses the same credentials for sending. Changing only one side
-    of a same-credentials account gives SMTP its own credentials, so the other side keeps its password.
+    of a same-credentials account gives SMTP its own credentials, so the other side keeps its password. Computed
+    from the locked row: an incoming and an outgoing change at the same moment both survive.
     """
     mail_settings_check_access(actor=actor, owner=account.owner)
-    if apply_to is None or apply_to == "":
-        if not account.smtp_same_credentials:
-            message = _("Choose where the new password applies: incoming, outgoing or both.")
-            raise InvalidInput(fields={"apply_to": [message]})
-        apply_to = "both"
-    if apply_to not in APPLY_TO:
+    if apply_to not in (None, "", *APPLY_TO):
         raise InvalidInput(fields={"apply_to": [_("Choose incoming, outgoing or both.")]})
     password = password_clean(value=password)
+    with transaction.atomic():
+        fresh = _row_locked(account)
+        _refuse_if_turned_off_meanwhile(account, fresh)
+        if apply_to is None or apply_to == "":
+            if not fresh.smtp_same_credentials:
+                message = _("Choose where the new password applies: incoming, outgoing or both.")
+                raise InvalidInput(fields={"apply_to": [message]})
+            apply_to = "both"
 
-    changes: dict[str, Any] = {}
-    if account.smtp_same_credentials and apply_to != "both":
-        # Split the shared login: SMTP keeps the same username and the password that is not changing.
-        changes.update(
-            smtp_same_credentials=False,
-            smtp_username=account.incoming_username,
-            smtp_password=account.incoming_password,
+        changes: dict[str, Any] = {}
+        if fresh.smtp_same_credentials and apply_to != "both":
+            # Split the shared login: SMTP keeps the same username and the password that is not changing.
+            changes.update(
+                smtp_same_credentials=False,
+                smtp_username=fresh.incoming_username,
+                smtp_password=fresh.incoming_password,
+            )
+        if apply_to in ("incoming", "both"):
+            changes["incoming_password"] = password
+        if apply_to in ("outgoing", "both") and not (fresh.smtp_same_credentials and apply_to == "both"):
+            changes["smtp_password"] = password
+        for name, value in changes.items():
+            setattr(fresh, name, value)
+        changed = list(changes)
+        audited = list(changed)
+        _reset_check(fresh, changed)
+        _save_audited(
+            actor=actor, account=fresh, action="mail_account.password_changed", fields=audited,
+            update_fields=[*changed, "updated_at"], details={"apply_to": apply_to},
         )
-    if apply_to in ("incoming", "both"):
-        changes["incoming_password"] = password
-    if apply_to in ("outgoing", "both") and not (account.smtp_same_credentials and apply_to == "both"):
-        changes["smtp_password"] = password
-    for name, value in changes.items():
-        setattr(account, name, value)
-    changed = list(changes)
-    audited = list(changed)
-    _reset_check(account, changed)
-    return _save_audited(
-        actor=actor, account=account, action="mail_account.password_changed", fields=audited,
-        update_fields=[*changed, "updated_at"], details={"apply_to": apply_to},
-    )
+    return _sync(account, fresh)
 
 
 def mail_account_disable(*, actor: User, account: MailAccount) -> MailAccount:
     """Turn the binding off: kept for history, its address and its owner's slot are free again."""
     mail_settings_check_access(actor=actor, owner=account.owner)
-    if not account.is_active:
-        return account  # already off: nothing to write or audit
-    account.disabled_at = timezone.now()
-    account.status = AccountStatus.DISABLED
-    return _save_audited(
-        actor=actor, account=account, action="mail_account.disabled", fields=["disabled_at", "status"],
-        update_fields=["disabled_at", "status", "updated_at"],
-    )
+    with transaction.atomic():
+        fresh = _row_locked(account)
+        if not fresh.is_active:
+            return _sync(account, fresh)  # already off (perhaps by someone else a moment ago): nothing to do
+        fresh.disabled_at = timezone.now()
+        fresh.status = AccountStatus.DISABLED
+        _save_audited(
+            actor=actor, account=fresh, action="mail_account.disabled", fields=["disabled_at", "status"],
+            update_fields=["disabled_at", "status", "updated_at"],
+        )
+    return _sync(account, fresh)
 
 
 def mail_account_enable(*, actor: User, account: MailAccount) -> MailAccount:
     """Turn a binding back on, if its address and its owner's slot are still free; it must be checked again."""
     mail_settings_check_access(actor=actor, owner=account.owner)
-    if account.is_active:
-        return account
-    _check_free(
-        actor=actor, owner=account.owner, address_normalized=account.address_normalized, exclude_pk=account.pk
-    )
-    account.disabled_at = None
-    account.status = AccountStatus.PENDING
-    account.last_error_code = ""
-    return _save_audited(
-        actor=actor, account=account, action="mail_account.enabled", fields=["disabled_at", "status"],
-        update_fields=["disabled_at", "status", "last_error_code", "updated_at"],
-    )
+    with transaction.atomic():
+        fresh = _row_locked(account)
+        if fresh.is_active:
+            return _sync(account, fresh)
+        _check_free(
+            actor=actor, owner=fresh.owner, address_normalized=fresh.address_normalized, exclude_pk=fresh.pk
+        )
+        fresh.disabled_at = None
+        fresh.status = AccountStatus.PENDING
+        fresh.last_error_code = ""
+        _save_audited(
+            actor=actor, account=fresh, action="mail_account.enabled", fields=["disabled_at", "status"],
+            update_fields=["disabled_at", "status", "last_error_code", "updated_at"],
+        )
+    return _sync(account, fresh)
 
 
 # --- the system's operations (no person, no access check) -----------------------------------------------------

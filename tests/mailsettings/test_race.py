@@ -134,3 +134,45 @@ def test_a_row_the_precheck_cannot_see_yet_is_refused_by_the_constraint_as_409(
     assert response.json()["error"]["code"] == "address_in_use"
     assert len(failed_inserts) == 1, "the INSERT itself must have been refused by the unique index"
     assert MailAccount.objects.filter(address_normalized="late@example.com").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_incoming_and_an_outgoing_password_change_at_the_same_moment_both_survive(postgres_only, user_s):
+    """The outgoing change holds the row (not yet committed) while the incoming one starts from its own copy of a
+    same-credentials account: the second must wait for the row and compute from it, not split the login again
+    with the old password (which would undo the outgoing change)."""
+    import time
+
+    from django.db import transaction
+
+    from mailsettings.services import mail_account_password_change
+    from tests.mailsettings.factories import account_create
+
+    account = account_create(user_s)
+    incoming_copy = MailAccount.objects.get(pk=account.pk)
+    changed = threading.Event()
+    failures: list[BaseException] = []
+
+    def change_outgoing_and_hold() -> None:
+        try:
+            with transaction.atomic():
+                mail_account_password_change(actor=user_s, account=account, password="smtp-new", apply_to="outgoing")
+                changed.set()
+                time.sleep(0.7)  # the incoming change starts now, from a copy that predates this one
+        except BaseException as exc:  # noqa: BLE001 - reported below, in the main thread
+            failures.append(exc)
+            changed.set()
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=change_outgoing_and_hold)
+    holder.start()
+    assert changed.wait(timeout=10)
+    mail_account_password_change(actor=user_s, account=incoming_copy, password="imap-new", apply_to="incoming")
+    holder.join(timeout=10)
+
+    assert not failures, failures
+    row = MailAccount.objects.get(pk=account.pk)
+    assert (row.incoming_password, row.effective_smtp_password) == ("imap-new", "smtp-new")
+    assert row.smtp_same_credentials is False

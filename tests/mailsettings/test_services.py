@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from config.db import violated_constraint
+from mailsettings.errors import AccountChanged
 from mailsettings.models import MailAccount
 from mailsettings.selectors import mail_account_active_for_recheck, mail_account_get, mail_account_list
 from mailsettings.services import (
@@ -16,10 +17,11 @@ from mailsettings.services import (
     USER_CONSTRAINT,
     mail_account_disable,
     mail_account_enable,
+    mail_account_password_change,
     mail_account_record_check,
     mail_account_update,
 )
-from tests.mailsettings.factories import account_create
+from tests.mailsettings.factories import SENTINEL, account_create
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +82,43 @@ def test_turning_off_and_on_is_audited_and_moves_the_status(user_s, admin_a):
     assert (account.status, account.is_active) == ("pending", True)
     actions = list(AuditEvent.objects.filter(action__startswith="mail_account.").values_list("action", flat=True))
     assert sorted(actions) == ["mail_account.disabled", "mail_account.enabled", "mail_account.registered"]
+
+
+# --- writes compute from the row as it is now, not from the caller's copy ---------------------------------------
+
+
+def test_a_change_through_a_copy_read_before_the_account_was_turned_off_is_account_changed(user_s, admin_a):
+    account = account_create(user_s)
+    stale = MailAccount.objects.get(pk=account.pk)
+    mail_account_disable(actor=admin_a, account=account)
+    with pytest.raises(AccountChanged) as caught:
+        mail_account_update(actor=user_s, account=stale, data={"incoming_host": "imap2.example.com"})
+    assert (caught.value.status_code, caught.value.code) == (409, "account_changed")
+    assert str(caught.value) == "This mail account was changed meanwhile. Reload it and try again."
+    with pytest.raises(AccountChanged):
+        mail_account_password_change(actor=user_s, account=stale, password="new one", apply_to="both")
+    row = MailAccount.objects.get(pk=account.pk)
+    assert (row.status, row.incoming_host, row.incoming_password) == ("disabled", "imap.example.com", SENTINEL)
+    assert not AuditEvent.objects.filter(action__in=["mail_account.updated", "mail_account.password_changed"])
+
+
+def test_turning_off_through_a_stale_copy_is_a_no_op_that_leaves_the_copy_current(user_s, admin_a):
+    account = account_create(user_s)
+    stale = MailAccount.objects.get(pk=account.pk)
+    mail_account_disable(actor=admin_a, account=account)
+    result = mail_account_disable(actor=user_s, account=stale)
+    assert (result.status, stale.status, stale.disabled_at) == ("disabled", "disabled", account.disabled_at)
+    assert AuditEvent.objects.filter(action="mail_account.disabled").count() == 1
+
+
+def test_a_password_change_through_a_stale_copy_keeps_the_change_made_meanwhile(user_s):
+    account = account_create(user_s)
+    stale = MailAccount.objects.get(pk=account.pk)  # still "same credentials"
+    mail_account_password_change(actor=user_s, account=account, password="smtp only", apply_to="outgoing")
+    mail_account_password_change(actor=user_s, account=stale, password="imap only", apply_to="incoming")
+    row = MailAccount.objects.get(pk=account.pk)
+    assert (row.incoming_password, row.effective_smtp_password) == ("imap only", "smtp only")
+    assert (stale.incoming_password, stale.smtp_password) == ("imap only", "smtp only")
 
 
 # --- the status a check records ------------------------------------------------------------------------------
