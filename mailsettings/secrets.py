@@ -43,8 +43,30 @@ def secret_rotate(token: str) -> str:
     return fernet().rotate(token.encode()).decode()
 
 
+# Serialized values (dumpdata, fixtures) are ciphertext behind this marker, never the plaintext.
+SERIALIZED_MARKER = "mailbind-fernet:"
+
+
 class EncryptedTextField(models.TextField):
-    """Stores Fernet tokens; Python code sees the plaintext. Empty string stays empty (no secret)."""
+    """Stores Fernet tokens; Python code sees the plaintext. Empty string stays empty (no secret).
+
+    Serialization (dumpdata) writes "mailbind-fernet:<token>" and to_python (loaddata) turns it back, so a dump
+    holds no password and loads into a database with the same keys.
+    """
+
+    def value_to_string(self, obj):
+        value = self.value_from_object(obj)
+        if value in (None, ""):
+            return value
+        return SERIALIZED_MARKER + secret_encrypt(value)
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.startswith(SERIALIZED_MARKER):
+            try:
+                return fernet().decrypt(value[len(SERIALIZED_MARKER):].encode()).decode()
+            except InvalidToken:
+                return value  # a password that merely starts with the marker stays as typed
+        return super().to_python(value)
 
     def from_db_value(self, value, expression, connection):
         if value in (None, ""):

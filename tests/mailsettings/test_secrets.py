@@ -52,3 +52,32 @@ def test_a_row_encrypted_under_a_removed_key_fails_without_showing_the_ciphertex
     with pytest.raises(ImproperlyConfigured) as exc:
         MailAccount.objects.get(pk=account.pk)
     assert "gAAAA" not in str(exc.value)
+
+
+def test_dumpdata_writes_no_plaintext_and_loaddata_restores_the_password(user_s, tmp_path):
+    from django.core.management import call_command
+
+    from mailsettings.secrets import SERIALIZED_MARKER
+
+    account = make_account(user_s)
+    dump = tmp_path / "accounts.json"
+    call_command("dumpdata", "mailsettings.MailAccount", output=str(dump), verbosity=0)
+    text = dump.read_text()
+    assert SENTINEL not in text and SERIALIZED_MARKER in text
+    MailAccount.objects.filter(pk=account.pk).delete()
+    call_command("loaddata", str(dump), verbosity=0)
+    restored = MailAccount.objects.get(pk=account.pk)
+    assert restored.incoming_password == SENTINEL and restored.smtp_password == ""
+    assert SENTINEL not in raw_row(account.pk)
+
+
+def test_a_password_that_merely_starts_with_the_marker_stays_as_typed(user_s):
+    from mailsettings.secrets import SERIALIZED_MARKER
+
+    field = MailAccount._meta.get_field("incoming_password")
+    typed = SERIALIZED_MARKER + "not-a-token"
+    assert field.to_python(typed) == typed
+    account = make_account(user_s)
+    account.incoming_password = typed
+    account.save()
+    assert MailAccount.objects.get(pk=account.pk).incoming_password == typed
