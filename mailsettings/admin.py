@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -14,10 +15,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_scoping import OrganizationScopedAdmin
-from config.errors import InvalidInput, MailbindError
+from config.errors import InvalidInput, MailbindError, NotFound
 from config.form_errors import form_add_product_error
-from mailsettings import services
-from mailsettings.access import mail_settings_check_access
+from mailsettings import selectors, services
 from mailsettings.models import MailAccount
 from mailsettings.validation import mail_account_clean
 from mailsettings.warnings import account_warnings
@@ -192,20 +192,30 @@ class MailAccountAdmin(OrganizationScopedAdmin):
     def save_related(self, request, form, formsets, change) -> None:
         return None  # no relations edited here
 
-    def _refuse_locked(self, request, object_id) -> HttpResponseRedirect | None:
-        """A locked admin reaches neither view nor change of their own account: the lock's sentence instead."""
-        obj = self.get_object(request, object_id) if object_id else None
-        if obj is None:
-            return None
+    def get_queryset(self, request):
+        # The one rule (mailsettings.selectors): the organization's accounts, minus a locked admin's own.
         try:
-            mail_settings_check_access(actor=request.user, owner=obj.owner)
+            return selectors.mail_account_list(actor=request.user)
+        except MailbindError:
+            return MailAccount.objects.none()
+
+    def _refuse_locked(self, request, object_id) -> HttpResponseRedirect | None:
+        """A locked admin reaches neither view, history nor change of their own account: the lock's sentence
+        instead. Another tenant's or a missing account is left to Django's own "not found" answer."""
+        try:
+            selectors.mail_account_get(actor=request.user, account_id=int(unquote(object_id)))
+        except (TypeError, ValueError, NotFound):
+            return None
         except MailbindError as exc:
             self.message_user(request, _error_text(exc), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:mailsettings_mailaccount_changelist"))
         return None
 
+    def history_view(self, request, object_id, extra_context=None):
+        return self._refuse_locked(request, object_id) or super().history_view(request, object_id, extra_context)
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        refused = self._refuse_locked(request, object_id)
+        refused = self._refuse_locked(request, object_id) if object_id else None
         if refused is not None:
             return refused
         try:
@@ -228,12 +238,15 @@ class MailAccountAdmin(OrganizationScopedAdmin):
         ]
 
     def password_view(self, request, object_id):
-        account = self.get_object(request, object_id)
-        if account is None or not self.has_change_permission(request, account):
-            raise Http404
         refused = self._refuse_locked(request, object_id)
         if refused is not None:
             return refused
+        try:
+            account = selectors.mail_account_get(actor=request.user, account_id=int(unquote(object_id)))
+        except (TypeError, ValueError, MailbindError):
+            raise Http404 from None
+        if not self.has_change_permission(request, account):
+            raise Http404
         form = MailPasswordForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:

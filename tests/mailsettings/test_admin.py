@@ -163,6 +163,21 @@ def test_a_locked_admin_is_refused_their_own_account_with_the_lock_sentence(admi
     assert own.incoming_host == "imap.example.com" and own.incoming_password == SENTINEL
 
 
+def test_a_locked_admins_own_account_is_left_out_of_the_list_and_its_history_refused(admin_a, admin_b, accounts):
+    own = account_create(admin_b, address="b@example.com")
+    SettingsLock.objects.create(user=admin_b, organization=admin_b.organization, locked_by=admin_a)
+    client = signed_in(admin_b)
+    listed = client.get(CHANGELIST).content.decode()
+    assert "s@example.com" in listed and "b@example.com" not in listed
+    assert "b@example.com" not in client.get(CHANGELIST, {"q": "b@example"}).content.decode()
+    history = reverse("admin:mailsettings_mailaccount_history", args=[own.pk])
+    response = client.get(history, follow=True)
+    assert LOCKED in texts(response) and "b@example.com" not in response.content.decode()
+    # The others' accounts stay in reach: that is the point of a lock.
+    assert client.get(reverse("admin:mailsettings_mailaccount_history", args=[accounts["s"].pk])).status_code == 200
+    assert client.get(change_url(accounts["s"])).status_code == 200
+
+
 def test_the_bulk_actions_turn_accounts_off_and_on(admin_a, accounts):
     account = accounts["s"]
     client = signed_in(admin_a)
