@@ -10,6 +10,8 @@ class AddressInUse(Conflict):
     """Scenario T6: the address is bound elsewhere. `holder` goes in the body only for an admin of its org."""
 
     code = "address_in_use"
+    # Not a validation error, so no `fields` in the body (issue 2); pages and the admin put the sentence here.
+    field = "address"
     default_message = _(
         "This address is already configured with IMAP/POP3 in another account and can't be used here. "
         "Use a different address, or ask the account that uses it to turn IMAP/POP3 off."

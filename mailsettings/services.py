@@ -53,7 +53,7 @@ def _address_in_use(*, actor: User, address_normalized: str) -> AddressInUse:
     extra: dict[str, Any] = {}
     if holder is not None and actor.is_org_admin and actor.organization_id == holder.organization_id:
         extra["holder"] = {"id": holder.owner_id, "email": holder.owner.email}
-    return AddressInUse(fields={"address": [AddressInUse.default_message]}, extra=extra)
+    return AddressInUse(extra=extra)
 
 
 def _check_free(

@@ -104,6 +104,7 @@ def test_case_and_spaces_collide_with_the_bound_address(api_as, user_s, admin_b,
     assert response.status_code == 409
     assert error(response)["code"] == "address_in_use"
     assert error(response)["message"] == IN_USE
+    assert "fields" not in error(response)  # fields are for validation errors only
 
 
 def test_an_idn_domain_collides_with_its_ascii_form(api_as, user_s, admin_b):
