@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.models import ApiToken, AuditEvent
 from config.errors import InvalidInput
+from config.filters import IdFilter
 
 
 def client_address(request) -> str:
@@ -70,7 +71,7 @@ class IsOrganizationAdmin(BasePermission):
 
 class AuditEventFilter(django_filters.FilterSet):
     action = django_filters.BaseInFilter(field_name="action", help_text=_("One action or several, comma-separated."))
-    actor = django_filters.NumberFilter(field_name="actor_id", help_text=_("The acting user's id."))
+    actor = IdFilter(field_name="actor_id", help_text=_("The acting user's id."))
     target = django_filters.CharFilter(method="filter_target", help_text=_('"<type>:<id>", e.g. "user:12".'))
     target_type = django_filters.CharFilter(field_name="target_type")
 

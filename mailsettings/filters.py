@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import django_filters
 
+from config.filters import IdFilter
 from mailsettings.addresses import AddressError, normalize_address
 from mailsettings.models import AccountStatus, MailAccount, Protocol
 
@@ -10,7 +11,7 @@ from mailsettings.models import AccountStatus, MailAccount, Protocol
 class MailAccountFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=AccountStatus.choices)
     protocol = django_filters.ChoiceFilter(choices=Protocol.choices)
-    owner = django_filters.NumberFilter(field_name="owner_id")
+    owner = IdFilter(field_name="owner_id")
     address = django_filters.CharFilter(method="filter_address")
 
     class Meta:

@@ -77,6 +77,12 @@ def test_a_malformed_actor_filter_is_400(api_as, admin_a, trail):
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
 
 
+@pytest.mark.parametrize("actor", [str(10**25), str(-(10**25)), "1.5"])
+def test_an_actor_id_out_of_range_or_not_whole_is_400_on_the_field_not_a_500(api_as, admin_a, trail, actor):
+    response = api_as(admin_a).get(URL, {"actor": actor})
+    assert response.status_code == 400 and "actor" in response.json()["error"]["fields"]
+
+
 def test_it_is_paginated(api_as, admin_a, trail):
     body = api_as(admin_a).get(URL, {"page_size": 2}).json()
     assert len(body["results"]) == 2 and body["next"]

@@ -183,6 +183,13 @@ def test_the_list_filters_by_status_protocol_owner_and_address(api_as, admin_a, 
     assert client.get(LIST, {"status": "nonsense"}).status_code == 400
 
 
+@pytest.mark.parametrize("owner", [str(10**25), "-" + str(10**25), "1.5", "x"])
+def test_an_owner_id_out_of_range_or_not_whole_is_400_on_the_field_not_a_500(api_as, admin_a, owner):
+    response = api_as(admin_a).get(LIST, {"owner": owner})
+    assert response.status_code == 400
+    assert error(response)["code"] == "invalid" and "owner" in error(response)["fields"]
+
+
 def test_the_list_is_paginated(api_as, admin_a, accounts):
     body = api_as(admin_a).get(LIST, {"page_size": 1}).json()
     assert body["count"] == 2
