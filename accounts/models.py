@@ -16,7 +16,13 @@ class Organization(models.Model):
     class Meta:
         verbose_name = _("organization")
         verbose_name_plural = _("organizations")
-        constraints = [models.UniqueConstraint(Lower("name"), name="organization_name_unique_ci")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"), name="organization_name_unique_ci",
+                # Never "already exists": the name may belong to another tenant, which must not be revealed.
+                violation_error_message=_("This name can't be used. Choose another."),
+            ),
+        ]
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -80,11 +86,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name_plural = _("users")
         ordering = ["email"]
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
+            models.UniqueConstraint(
+                Lower("email"), name="user_email_unique_ci",
+                violation_error_message=_("A user with this email already exists."),
+            ),
             # Every user belongs to exactly one organization; only platform operators (superusers) stand outside.
             models.CheckConstraint(
                 condition=models.Q(is_superuser=True) | models.Q(organization__isnull=False),
                 name="user_has_organization_unless_operator",
+                violation_error_message=_("Choose an organization: only operators have none."),
             ),
         ]
 

@@ -71,3 +71,21 @@ def test_an_operator_adds_a_user_to_an_organization_through_the_service(operator
     user = User.objects.get(email="new@globex.test")
     assert (user.organization, user.role, user.language) == (org2, "admin", "ja") and user.check_password(PASSWORD)
     assert AuditEvent.objects.get(action="user.created").actor == operator
+
+
+def test_an_email_taken_in_another_case_is_a_sentence_not_a_constraint_name(admin_a, user_s):
+    url = reverse("admin:accounts_user_change", args=[user_s.pk])
+    data = {"email": "Admin.A@acme.test", "full_name": "", "role": "standard", "is_active": "on"}
+    response = signed_in(admin_a).post(url, data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "A user with this email already exists." in html and "user_email_unique_ci" not in html
+    assert User.objects.get(pk=user_s.pk).email == "user.s@acme.test"
+
+
+def test_a_taken_organization_name_reveals_neither_the_constraint_nor_the_other_tenant(operator, org1):
+    response = signed_in(operator).post(reverse("admin:accounts_organization_add"), {"name": "ACME"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "This name can&#x27;t be used. Choose another." in html
+    assert "organization_name_unique_ci" not in html and "already exists" not in html
