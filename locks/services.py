@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.services import audit_record
@@ -108,15 +109,20 @@ def settings_lock_release(*, actor: User, user: User, reason: str = "") -> Setti
     return _release(user=user, released_by=actor, reason=reason, audit_actor=actor, details={})
 
 
-def settings_lock_release_by_operator(*, user: User, operator: str, reason: str = "") -> SettingsLock:
+def settings_lock_release_by_operator(
+    *, user: User, operator: str, reason: str = "", operator_user: User | None = None
+) -> SettingsLock:
     """The operators' way out when no other admin of the organization is left (`manage.py unlock_settings`).
 
-    The operator is a shell login, not a user of the service: the audit event has no actor and names the
-    command and the operator's login in its details.
+    With `operator_user` (an active superuser: an operator's own account of the service) the audit event has
+    them as actor and the lock names them as who released it. Without one, the operator is only a shell login:
+    no actor, no released_by. Either way the details name the command and the shell login.
     """
+    if operator_user is not None and not (operator_user.is_superuser and operator_user.is_active):
+        raise PermissionDenied(_("Only an operator (an active superuser) can be named as the operator."))
     if user.organization_id is None:
         raise NotFound()
     return _release(
-        user=user, released_by=None, reason=reason, audit_actor=None,
+        user=user, released_by=operator_user, reason=reason, audit_actor=operator_user,
         details={"via": VIA_COMMAND, "operator": operator},
     )

@@ -186,3 +186,10 @@ def test_the_operators_release_is_audited_as_the_command_without_an_actor(admin_
 def test_a_long_reason_is_cut_to_what_the_history_holds(admin_a, user_s):
     lock = settings_lock_create(actor=admin_a, user=user_s, reason="  " + "x" * 600)
     assert lock.reason == "x" * 500
+
+
+def test_only_an_active_superuser_can_be_named_as_the_releasing_operator(admin_a, admin_b, user_s):
+    settings_lock_create(actor=admin_a, user=user_s)
+    with pytest.raises(PermissionDenied):
+        settings_lock_release_by_operator(user=user_s, operator="root", operator_user=admin_b)
+    assert settings_lock_active(user=user_s) is not None

@@ -58,3 +58,23 @@ def test_the_exit_code_from_the_command_line_is_2_for_an_unknown_email(db, capsy
         ManagementUtility(["manage.py", "unlock_settings", "nobody@acme.test"]).execute()
     assert caught.value.code == 2
     assert "No user has the email nobody@acme.test." in capsys.readouterr().err
+
+
+def test_with_operator_the_superuser_is_the_audit_actor_and_the_releaser(admin_a, admin_b, operator, org1):
+    settings_lock_create(actor=admin_a, user=admin_b)
+    call_command("unlock_settings", "admin.b@acme.test", "--operator", "Operator@mailbind.test", "--reason", "left")
+    lock = SettingsLock.objects.get(user=admin_b)
+    assert lock.released_by == operator and lock.release_reason == "left"
+    event = AuditEvent.objects.get(action="settings_lock.released")
+    assert (event.actor, event.actor_email, event.organization) == (operator, "operator@mailbind.test", org1)
+    assert event.details["via"] == "unlock_settings command" and event.details["operator"] == getpass.getuser()
+
+
+@pytest.mark.parametrize("who", ["admin.a@acme.test", "nobody@mailbind.test"])
+def test_an_operator_who_is_not_a_superuser_exits_2_and_unlocks_nothing(admin_a, admin_b, who):
+    settings_lock_create(actor=admin_a, user=admin_b)
+    with pytest.raises(CommandError) as caught:
+        call_command("unlock_settings", "admin.b@acme.test", "--operator", who)
+    assert caught.value.returncode == 2 and "superuser" in str(caught.value)
+    assert SettingsLock.objects.get(user=admin_b).is_active
+    assert not AuditEvent.objects.filter(action="settings_lock.released").exists()
