@@ -6,7 +6,8 @@ Starts Dovecot, aiosmtpd (implicit TLS) and a DNS server on 127.0.0.1, a databas
 database `mailbind_bench` when DATABASE_URL is set, else a SQLite file) and a broker (CELERY_BROKER_URL, else the
 filesystem transport in a temporary folder). Every process gets the same settings through the environment.
 
-t1 = median time of one account run executed in-process (diagnostics.runner.run_execute): the raw limit.
+t1 = median time of one account run executed in-process (diagnostics.runner.run_execute): the raw limit,
+sampled before and after the worker runs.
 T(C) = wall time from accounts_recheck_due(limit=N) until the database shows every run finished, with a
 `celery worker --pool=prefork --concurrency=C` subprocess consuming. Printed: T(C) against N*t1/C.
 No time is asserted; the exit code is 1 only when a run did not finish or did not pass (2: cannot start).
@@ -350,15 +351,20 @@ def _wait_until_recorded(runs, *, timeout: float) -> bool:
 
 # --- report -----------------------------------------------------------------------------------------------------
 
-def print_report(*, count: int, t1: float, raw: list[float], results: list[Measurement], backends: str,
-                 load: tuple[float, float, float]) -> None:
+def print_report(*, count: int, t1: float, raw: tuple[list[float], list[float]], results: list[Measurement],
+                 backends: str, load: tuple[float, float, float]) -> None:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     median = statistics.median
     print(f"\nmailbind re-check throughput, {date.today().isoformat()}: {backends}")
     print(f"cores: {os.cpu_count()} (usable: {cores}); load average before {load[0]:.2f}, after "
           f"{os.getloadavg()[0]:.2f}; accounts N={count}; rounds per C: {max(len(m.rounds) for m in results)}")
-    print(f"raw limit t1 = {t1 * 1000:.0f} ms (median of {len(raw)} in-process runs; "
-          f"min {min(raw) * 1000:.0f}, max {max(raw) * 1000:.0f})\n")
+    before, after = (statistics.median(samples) for samples in raw)
+    print(f"raw limit t1 = {t1 * 1000:.0f} ms: median of {len(raw[0] + raw[1])} in-process runs (median before the "
+          f"worker runs {before * 1000:.0f}, after {after * 1000:.0f}; min {min(raw[0] + raw[1]) * 1000:.0f}, "
+          f"max {max(raw[0] + raw[1]) * 1000:.0f})")
+    if abs(before - after) > 0.2 * min(before, after):
+        print("NOTE: t1 moved by more than 20% during the run (other work on the machine?): ratios are doubtful.")
+    print()
     print(f"{'C':>3} {'T(C) s':>7} {'(min-max)':>11} {'ideal s':>7} {'ratio':>6} {'runs/s':>6} {'ratio@cores':>11} "
           f"{'enqueue s':>9} {'1st start s':>11} {'run s':>6} {'idle ms':>7} {'warm-up s':>9}  runs")
     for m in results:
@@ -451,13 +457,17 @@ def run(args: argparse.Namespace) -> int:
             app.control.purge()  # messages a killed earlier run left in this Redis database
         accounts = create_accounts(count=args.accounts, dovecot=dovecot, smtp=smtp)
 
-        raw, raw_statuses = measure_raw(accounts=accounts, samples=args.samples)
-        t1 = statistics.median(raw)
+        # The raw limit is sampled before and after the worker runs: other work on the machine moves both.
+        raw_before, raw_statuses = measure_raw(accounts=accounts, samples=args.samples)
         results = [
             measure_service(concurrency=c, count=args.accounts, repeat=args.repeat,
                             log_file=tmp / f"worker-{c}.log", timeout=args.timeout, dovecot_group=dovecot_group)
             for c in args.concurrency
         ]
+        raw_after, more_statuses = measure_raw(accounts=accounts, samples=args.samples)
+        raw_statuses += more_statuses
+        raw = (raw_before, raw_after)
+        t1 = statistics.median(raw_before + raw_after)
         print_report(count=args.accounts, t1=t1, raw=raw, results=results,
                      backends=f"{database_label}, {broker_label}", load=load)
         all_passed = {"passed": args.accounts}
