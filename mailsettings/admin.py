@@ -11,8 +11,10 @@ from django.contrib.admin.utils import unquote
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.admin_scoping import OrganizationScopedAdmin
 from config.errors import InvalidInput, MailbindError, NotFound
@@ -81,6 +83,16 @@ class _ServiceRulesForm(forms.ModelForm):
 
 
 class MailAccountChangeForm(_ServiceRulesForm):
+    # Write-only: needed when sending stops using the incoming login; empty keeps the stored one.
+    smtp_password = _password_input(_("outgoing password"), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["smtp_password"].help_text = _(
+            "Needed when sending no longer uses the same credentials. Leave empty to keep the stored password; "
+            "it is never shown."
+        )
+
     class Meta:
         model = MailAccount
         fields = SETTINGS_FIELDS
@@ -160,7 +172,7 @@ class MailAccountAdmin(OrganizationScopedAdmin):
             ]}),
             (_("Outgoing (SMTP) server"), {"fields": [
                 "smtp_host", "smtp_port", "smtp_security", "smtp_same_credentials", "smtp_username",
-                "save_sent_on_server",
+                "smtp_password", "save_sent_on_server",
             ]}),
             (_("History"), {"fields": ["created_at", "updated_at"]}),
         ]
@@ -214,6 +226,7 @@ class MailAccountAdmin(OrganizationScopedAdmin):
     def history_view(self, request, object_id, extra_context=None):
         return self._refuse_locked(request, object_id) or super().history_view(request, object_id, extra_context)
 
+    @method_decorator(sensitive_post_parameters())
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         refused = self._refuse_locked(request, object_id) if object_id else None
         if refused is not None:
@@ -237,6 +250,7 @@ class MailAccountAdmin(OrganizationScopedAdmin):
             *super().get_urls(),
         ]
 
+    @method_decorator(sensitive_post_parameters())
     def password_view(self, request, object_id):
         refused = self._refuse_locked(request, object_id)
         if refused is not None:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from config.errors import InvalidInput
 from mailsettings import ports
@@ -104,6 +105,7 @@ def _clean_username(value: Any, errors: _Errors, name: str) -> str | None:
     return value
 
 
+@sensitive_variables("value")
 def _clean_password(value: Any, errors: _Errors, name: str) -> str | None:
     # Passwords are kept exactly as typed (spaces included) and never quoted back.
     if not isinstance(value, str) or value == "":
@@ -118,6 +120,7 @@ def _clean_password(value: Any, errors: _Errors, name: str) -> str | None:
     return value
 
 
+@sensitive_variables("data", "cleaned", "password")
 def mail_account_clean(*, data: Mapping[str, Any], account: MailAccount | None = None) -> dict[str, Any]:
     """Validate `data` for a new account (account=None) or a change of `account` (only the keys given).
 
@@ -230,6 +233,7 @@ def mail_account_clean(*, data: Mapping[str, Any], account: MailAccount | None =
     return cleaned
 
 
+@sensitive_variables("value", "password")
 def password_clean(*, value: Any, field: str = "password") -> str:
     """A new password, as typed, or InvalidInput on `field`."""
     errors = _Errors()

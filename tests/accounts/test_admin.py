@@ -89,3 +89,10 @@ def test_a_taken_organization_name_reveals_neither_the_constraint_nor_the_other_
     html = response.content.decode()
     assert "This name can&#x27;t be used. Choose another." in html
     assert "organization_name_unique_ci" not in html and "already exists" not in html
+
+
+def test_the_views_taking_a_password_hide_the_post_from_error_reports(admin_a, user_s):
+    client = signed_in(admin_a)
+    for url in (ADD, reverse("admin:auth_user_password_change", args=[user_s.pk])):
+        response = client.post(url, {"password": "x", "password1": "x", "password2": "y"})
+        assert response.wsgi_request.sensitive_post_parameters == "__ALL__", url

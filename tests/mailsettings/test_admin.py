@@ -1,6 +1,8 @@
 """The MailAccount admin: organization-scoped, changes through the services (audited), never a password shown."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
@@ -75,7 +77,10 @@ def test_the_change_page_never_renders_a_password(admin_a, accounts):
     html = response.content.decode()
     assert response.status_code == 200
     assert SENTINEL not in html
-    assert 'name="incoming_password"' not in html and 'name="smtp_password"' not in html
+    assert 'name="incoming_password"' not in html
+    # The outgoing password box (for turning same-credentials off) is write-only: always empty.
+    [box] = re.findall(r'<input[^>]*name="smtp_password"[^>]*>', html)
+    assert 'type="password"' in box and "value=" not in box
     assert password_url(accounts["s"]) in html
 
 
@@ -87,6 +92,31 @@ def test_a_change_goes_through_the_service_and_is_audited(admin_a, accounts):
     assert account.incoming_host == "imap2.example.com"  # normalized by the service's rules
     event = AuditEvent.objects.get(action="mail_account.updated")
     assert event.actor == admin_a and event.details["fields"] == ["incoming_host"]
+
+
+def test_turning_same_credentials_off_takes_the_outgoing_password_in_the_change_form(admin_a, accounts):
+    account = accounts["s"]
+    client = signed_in(admin_a)
+    data = form_data(account, smtp_same_credentials="", smtp_username="sender@example.com")
+    refused = client.post(change_url(account), data)
+    assert refused.status_code == 200
+    assert "smtp_password" in refused.context["adminform"].form.errors
+    assert MailAccount.objects.get(pk=account.pk).smtp_same_credentials is True
+    response = client.post(change_url(account), {**data, "smtp_password": "sending secret"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    account.refresh_from_db()
+    assert (account.smtp_same_credentials, account.smtp_username, account.smtp_password) == (
+        False, "sender@example.com", "sending secret")
+    assert account.incoming_password == SENTINEL
+    event = AuditEvent.objects.get(action="mail_account.updated")
+    assert "smtp_password" in event.details["fields"] and "sending secret" not in str(event.details)
+
+
+def test_every_view_taking_a_password_hides_the_post_from_error_reports(admin_a, accounts):
+    client = signed_in(admin_a)
+    for url in (ADD, change_url(accounts["s"]), password_url(accounts["s"])):
+        response = client.post(url, {"password": "x", "password1": "x", "password2": "y"})
+        assert response.wsgi_request.sensitive_post_parameters == "__ALL__", url
 
 
 def test_a_bad_value_is_a_form_error_not_a_500(admin_a, accounts):

@@ -64,3 +64,39 @@ def test_the_password_never_appears_in_responses_audit_rows_or_logs(api_as, user
     logged = "\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records)
     assert SENTINEL not in logged and SECOND not in logged
     assert caplog.records, "the 4xx answers are logged by django.request; the scan must have seen them"
+
+
+def _error_report_of(call) -> str:
+    """The text Django's error report (and AdminEmailHandler) would hold for the exception `call` raises."""
+    import sys
+
+    from django.views.debug import ExceptionReporter
+
+    try:
+        call()
+    except Exception:  # noqa: BLE001 - any failure: its report is what is checked
+        reporter = ExceptionReporter(None, *sys.exc_info())
+        return json.dumps(reporter.get_traceback_data(), default=repr)
+    raise AssertionError("the call was expected to fail")
+
+
+def test_an_error_report_of_a_failing_service_shows_no_password(user_s, admin_a, settings):
+    from accounts.services import user_set_password
+    from locks.services import settings_lock_create
+    from mailsettings.services import mail_account_password_change, mail_account_register
+    from tests.mailsettings.factories import account_create
+
+    settings.DEBUG = False  # reports filter variables only outside DEBUG, as in production
+    account = account_create(user_s)
+    reports = [
+        # A password with a line break is refused deep inside the validation helpers.
+        _error_report_of(lambda: mail_account_password_change(
+            actor=user_s, account=account, password=SECOND + "\n", apply_to="both")),
+        _error_report_of(lambda: mail_account_register(
+            actor=user_s, owner=user_s, data=account_data("other@example.com", incoming_password=SECOND))),
+    ]
+    settings_lock_create(actor=admin_a, user=user_s)
+    reports.append(_error_report_of(lambda: user_set_password(actor=user_s, user=admin_a, password=SECOND)))
+    for report in reports:
+        assert "frames" in report
+        assert SECOND not in report
