@@ -32,10 +32,16 @@ def test_the_user_list_shows_only_the_admins_organization(signed_in, admin_a, us
 
 
 def test_another_organizations_user_is_not_found_by_id(signed_in, admin_a, admin_x):
-    response = signed_in(admin_a).get(f"/admin/accounts/user/{admin_x.pk}/change/")
-    # Django's admin redirects a missing object to the index with a message: nothing of it is shown.
-    assert response.status_code == 302
-    assert "admin.x" not in response.content.decode()
+    client = signed_in(admin_a)
+    response = client.get(f"/admin/accounts/user/{admin_x.pk}/change/")
+    missing = client.get("/admin/accounts/user/999999/change/")
+    # Django's admin redirects a missing object to the index with a message: another tenant's user looks the same.
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+    assert (missing.status_code, missing["Location"]) == (302, "/admin/")
+    followed = client.get(f"/admin/accounts/user/{admin_x.pk}/change/", follow=True)
+    assert followed.status_code == 200
+    page = followed.content.decode()
+    assert "doesn’t exist" in page and "admin.x" not in page and "Globex" not in page
 
 
 def test_another_organizations_user_cannot_be_changed_by_post(signed_in, admin_a, admin_x):
@@ -70,10 +76,20 @@ def test_an_admin_adds_a_user_who_lands_in_the_admins_organization(signed_in, ad
         {"email": "new@acme.test", "full_name": "New", "organization": org2.pk, "role": "standard",
          "language": "", "password": "a long enough password"},
     )
-    assert response.status_code in (200, 302)
-    user = User.objects.filter(email="new@acme.test").first()
-    # The organization field is limited to the admin's own; a forged org2 is refused or overridden to org1.
-    assert user is None or user.organization_id == org1.pk
+    # The organization's choices are the admin's own: a forged org2 is refused by the form, nothing is created.
+    assert response.status_code == 200
+    assert "organization" in response.context["adminform"].form.errors
+    assert not User.objects.filter(email="new@acme.test").exists()
+
+
+def test_an_admin_adds_a_user_to_their_own_organization(signed_in, admin_a, org1):
+    response = signed_in(admin_a).post(
+        "/admin/accounts/user/add/",
+        {"email": "new@acme.test", "full_name": "New", "organization": org1.pk, "role": "standard",
+         "language": "", "password": "a long enough password"},
+    )
+    assert response.status_code == 302
+    assert User.objects.get(email="new@acme.test").organization_id == org1.pk
 
 
 def test_an_operator_sees_every_organization(signed_in, operator, admin_a, admin_x):
@@ -88,3 +104,24 @@ def test_audit_events_are_append_only(org1):
         event.save()
     with pytest.raises(ValueError):
         event.delete()
+
+
+@pytest.mark.parametrize(
+    ("app_label", "model_name", "field_name"),
+    [("mailsettings", "mailaccount", "owner"), ("locks", "settingslock", "user"), ("accounts", "user", "organization")],
+)
+def test_autocomplete_stays_inside_the_admins_organization(
+    signed_in, admin_a, user_s, admin_x, operator, app_label, model_name, field_name
+):
+    client = signed_in(admin_a)
+    params = {"app_label": app_label, "model_name": model_name, "field_name": field_name}
+    response = client.get("/admin/autocomplete/", {**params, "term": ""})
+    assert response.status_code == 200
+    texts = [row["text"] for row in response.json()["results"]]
+    assert texts  # the organization's own rows are offered
+    assert not any("globex" in text.lower() for text in texts)
+    searched = client.get("/admin/autocomplete/", {**params, "term": "globex"})
+    assert searched.status_code == 200 and searched.json()["results"] == []
+    # An operator sees both organizations through the same view: the query above could have found Globex.
+    everyone = [row["text"] for row in signed_in(operator).get("/admin/autocomplete/", params).json()["results"]]
+    assert any("globex" in text.lower() for text in everyone)

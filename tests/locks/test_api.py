@@ -1,9 +1,11 @@
-"""The lock API and the persona matrix of scenarios T7/T9: A locks S, S is refused everywhere; A locks B, B is
-refused and cannot unlock themselves; A unlocks B; X of another organization sees and changes nothing (404)."""
+"""The lock API and the persona matrix of scenarios T7/T9 — the one matrix of locked users on every mail-settings
+endpoint: A locks S, S is refused everywhere; A locks B, B is refused their own settings, still manages the
+others' and cannot unlock themselves; A unlocks B; X of another organization sees and changes nothing (404)."""
 import pytest
 
 from locks.models import SettingsLock
 from locks.services import settings_lock_create
+from mailsettings.models import MailAccount
 from tests.locks.helpers import LOCKED_MESSAGE, OWN_LOCK_MESSAGE, make_mail_account
 
 pytestmark = pytest.mark.django_db
@@ -161,6 +163,9 @@ def test_the_admin_who_locked_still_manages_the_locked_users_account(api_as, adm
     assert client.get(f"/api/v1/mail-accounts/{account.pk}/").status_code == 200
     response = client.patch(f"/api/v1/mail-accounts/{account.pk}/", {"save_sent_on_server": True}, format="json")
     assert response.status_code == 200
+    response = client.post(f"/api/v1/mail-accounts/{account.pk}/password/", {"password": "reset"}, format="json")
+    assert response.status_code == 200
+    assert MailAccount.objects.get(pk=account.pk).incoming_password == "reset"
 
 
 def test_a_locked_admin_is_refused_their_own_settings_and_cannot_unlock_themselves(api_as, admin_a, admin_b):
@@ -173,6 +178,17 @@ def test_a_locked_admin_is_refused_their_own_settings_and_cannot_unlock_themselv
     assert response.status_code == 403
     assert response.json()["error"] == {"code": "cannot_unlock_own_settings", "message": OWN_LOCK_MESSAGE}
     assert SettingsLock.objects.get(user=admin_b).is_active
+
+
+def test_a_locked_admin_still_manages_the_other_users_accounts(api_as, admin_a, admin_b, user_s):
+    other = make_mail_account(user_s)
+    api_as(admin_a).post(lock_url(admin_b))
+    client = api_as(admin_b)
+    url = f"/api/v1/mail-accounts/{other.pk}/"
+    assert client.patch(url, {"save_sent_on_server": True}, format="json").status_code == 200
+    assert client.delete(url).status_code == 200
+    body = {**ACCOUNT_BODY, "address": "fresh@acme.test", "owner": user_s.pk}
+    assert client.post("/api/v1/mail-accounts/", body, format="json").status_code == 201
 
 
 def test_a_locked_admins_list_leaves_out_their_own_account(api_as, admin_a, admin_b, user_s):
