@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import ipaddress
+import os
 import ssl
 from collections.abc import Callable
 
@@ -23,7 +25,17 @@ from diagnostics.probes.results import Code, ProbeError
 
 def make_context(*, ca_file: str | None = None, verify: bool = True) -> ssl.SSLContext:
     """System trust store plus `ca_file` (extra CAs, e.g. an on-premise server's). A missing ca_file raises:
-    that is the operator's misconfiguration, not the user's server."""
+    that is the operator's misconfiguration, not the user's server.
+
+    Contexts are built once per process and shared (an SSLContext is safe to share once configured): loading the
+    system trust store costs about 30 ms, most of a run's CPU when each of its sessions built its own. A changed
+    ca_file (new modification time) gets a new context."""
+    stamp = os.stat(ca_file).st_mtime_ns if ca_file else None
+    return _cached_context(ca_file or None, stamp, verify)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_context(ca_file: str | None, stamp: int | None, verify: bool) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if ca_file:
         context.load_verify_locations(cafile=ca_file)
