@@ -17,6 +17,7 @@ import dns.nameserver
 import dns.rdatatype
 import dns.resolver
 
+from diagnostics.probes.deadline import ends_at, timeout_reason
 from diagnostics.probes.results import Code, ProbeError, Step, StepResult
 from mailsettings.resolvers import parse_nameserver  # one spelling of "host:port" for the whole service
 
@@ -54,11 +55,15 @@ def _resolver(nameservers: tuple[str, ...] | list[str]) -> dns.resolver.Resolver
     return resolver
 
 
-def resolve_addresses(host: str, *, timeout: float, nameservers: tuple[str, ...] | list[str] = ()) -> list[IPAddress]:
-    """IPv4 then IPv6 addresses of `host` (an IP literal is returned as is).
+def resolve_addresses(host: str, *, timeout: float, nameservers: tuple[str, ...] | list[str] = (),
+                      deadline: float | None = None) -> list[IPAddress]:
+    """IPv4 then IPv6 addresses of `host` (an IP literal is returned as is), within min(timeout, time left
+    before the run's `deadline`).
 
-    Raises ProbeError: dns_not_found (NXDOMAIN / no address: permanent; SERVFAIL: transient) or timeout.
+    Raises ProbeError: dns_not_found (NXDOMAIN / no address: permanent; SERVFAIL: transient) or timeout
+    (reason dns_timeout, or run_deadline when the run's deadline cut the lookup).
     """
+    lookup_ends, cut_by_run = ends_at(timeout, deadline)
     host = host.strip()
     try:
         return [ipaddress.ip_address(host.strip("[]"))]
@@ -76,11 +81,10 @@ def resolve_addresses(host: str, *, timeout: float, nameservers: tuple[str, ...]
         raise ProbeError(Code.DNS_NOT_FOUND, reason="not_a_domain_name")
 
     resolver = _resolver(nameservers)
-    deadline = time.monotonic() + timeout
     addresses: list[IPAddress] = []
     nxdomain = False
     for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
-        remaining = deadline - time.monotonic()
+        remaining = lookup_ends - time.monotonic()
         if remaining <= 0:
             break
         try:
@@ -91,7 +95,9 @@ def resolve_addresses(host: str, *, timeout: float, nameservers: tuple[str, ...]
         except dns.resolver.LifetimeTimeout:
             if addresses:
                 break  # IPv4 answered; a silent AAAA lookup should not fail the host
-            raise ProbeError(Code.TIMEOUT, transient=True, reason="dns_timeout") from None
+            raise ProbeError(
+                Code.TIMEOUT, transient=True, reason=timeout_reason(cut_by_run, "dns_timeout")
+            ) from None
         except dns.resolver.NoNameservers:
             if addresses:
                 break
@@ -103,17 +109,19 @@ def resolve_addresses(host: str, *, timeout: float, nameservers: tuple[str, ...]
         return addresses
     if nxdomain:
         raise ProbeError(Code.DNS_NOT_FOUND, reason="nxdomain")
-    if time.monotonic() >= deadline:
-        raise ProbeError(Code.TIMEOUT, transient=True, reason="dns_timeout")
+    if time.monotonic() >= lookup_ends:
+        raise ProbeError(Code.TIMEOUT, transient=True, reason=timeout_reason(cut_by_run, "dns_timeout"))
     raise ProbeError(Code.DNS_NOT_FOUND, reason="no_address")
 
 
-def resolve_host(host: str, *, timeout: float, nameservers: tuple[str, ...] | list[str] = ()) -> StepResult:
-    """The "dns" step for one configured host: ok with details.addresses, or dns_not_found / timeout."""
+def resolve_host(host: str, *, timeout: float, nameservers: tuple[str, ...] | list[str] = (),
+                 deadline: float | None = None) -> StepResult:
+    """The "dns" step for one configured host: ok with details.addresses, or dns_not_found / timeout.
+    `deadline`: the run's (time.monotonic()); past it the step is timeout with reason run_deadline."""
     started = time.monotonic()
     result = StepResult(step=Step.DNS, details={"host": host})
     try:
-        addresses = resolve_addresses(host, timeout=timeout, nameservers=nameservers)
+        addresses = resolve_addresses(host, timeout=timeout, nameservers=nameservers, deadline=deadline)
         result.details["addresses"] = [str(a) for a in addresses]
     except ProbeError as exc:
         result.code, result.transient = exc.code, exc.transient

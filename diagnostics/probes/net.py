@@ -11,6 +11,9 @@ What a hostile server gets (decided here, relied on by the tests):
   server sends such a line, so it is not the protocol we expect; the read stops after ~max_line bytes;
 - bytes that never make a line before the step deadline (a drip) -> timeout (transient);
 - a TCP connect that gets no answer (black hole) -> port_filtered after connect_timeout.
+
+Every limit is also cut by the run's deadline (ProbeOptions.deadline): past it, a step ends as timeout with
+reason run_deadline, whatever it was doing (resolving, connecting, handshaking, reading).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from diagnostics.policy import OutboundPolicy
+from diagnostics.probes.deadline import RUN_DEADLINE, ends_at, run_deadline_error
 from diagnostics.probes.dns import resolve_addresses
 from diagnostics.probes.results import Code, ProbeError, SessionResult, Step, StepResult
 from diagnostics.redact import mask_secrets, redact_client_line, truncate
@@ -46,6 +50,7 @@ class ProbeOptions:
     max_transcript_lines: int = 200
     max_addresses: int = 4  # addresses of one host tried when connecting
     helo_name: str | None = None  # SMTP EHLO name; None: the local address as a literal
+    deadline: float | None = None  # the run's end (time.monotonic()); every operation stops by it
 
     @classmethod
     def build(cls, *, allowed_networks=(), allowed_ports=None, **kwargs) -> ProbeOptions:
@@ -109,14 +114,19 @@ class Channel:
         self.transcript = transcript
         self._buf = bytearray()
         self.deadline = time.monotonic() + options.step_timeout
+        self.cut_by_run = False  # True when the run's deadline, not the step's, is self.deadline
+        if options.deadline is not None and options.deadline < self.deadline:
+            self.deadline, self.cut_by_run = options.deadline, True
         self.bytes_read = 0
         self.tls = False
 
-    # Each step gets a fresh deadline and byte budget.
     def start_step(self, transcript: Transcript, *, timeout: float | None = None) -> None:
+        """A fresh deadline (the step's limit, cut by the run's deadline) and byte budget.
+        Raises ProbeError(timeout, run_deadline) when the run's deadline has passed."""
         self.transcript = transcript
-        self.deadline = time.monotonic() + (timeout if timeout is not None else self.options.step_timeout)
         self.bytes_read = 0
+        limit = timeout if timeout is not None else self.options.step_timeout
+        self.deadline, self.cut_by_run = ends_at(limit, self.options.deadline)
 
     def remaining(self) -> float:
         remaining = self.deadline - time.monotonic()
@@ -232,19 +242,21 @@ def connect_checked(host: str, port: int, *, options: ProbeOptions,
                     addresses: list[IPAddress] | None = None) -> tuple[socket.socket, str, dict]:
     """Resolve `host`, refuse any address the policy forbids, connect to a checked address.
 
-    The whole phase (all addresses) is bounded by connect_timeout. `addresses`, when given, are the
-    already-resolved ones (still checked here). Returns (socket, ip, details).
-    Raises ProbeError: dns_not_found, timeout (DNS), target_not_allowed, port_closed, port_filtered.
+    The whole phase (all addresses) is bounded by connect_timeout and the run's deadline. `addresses`, when
+    given, are the already-resolved ones (still checked here). Returns (socket, ip, details).
+    Raises ProbeError: dns_not_found, timeout (DNS, or run_deadline), target_not_allowed, port_closed,
+    port_filtered.
     """
     options.policy.check_port(port)
     started = time.monotonic()
+    deadline, cut_by_run = ends_at(options.connect_timeout, options.deadline)
     if addresses is None:
-        addresses = resolve_addresses(host, timeout=options.connect_timeout, nameservers=options.nameservers)
+        addresses = resolve_addresses(host, timeout=options.connect_timeout, nameservers=options.nameservers,
+                                      deadline=options.deadline)
     for addr in addresses:
         # Every answer is checked, not only the one used: a name that mixes public and private
         # answers is the DNS-rebinding shape this guard exists for.
         options.policy.check_address(addr)
-    deadline = started + options.connect_timeout
     candidates = addresses[: options.max_addresses]
     attempts: list[dict] = []
     details: dict = {"host": host, "port": port, "addresses": [str(a) for a in addresses], "attempts": attempts}
@@ -270,6 +282,9 @@ def connect_checked(host: str, port: int, *, options: ProbeOptions,
     if attempts and all(a["result"] == "refused" for a in attempts):
         raise ProbeError(Code.PORT_CLOSED, reason="refused", details=details)
     reason = "timeout" if any(a["result"] == "timeout" for a in attempts) or not attempts else "unreachable"
+    if reason == "timeout" and cut_by_run:
+        # The run's time ran out, not the server's chance to answer: no verdict on the port.
+        raise run_deadline_error(details)
     raise ProbeError(Code.PORT_FILTERED, transient=True, reason=reason, details=details)
 
 
@@ -301,17 +316,18 @@ class SessionRecorder:
         started = time.monotonic()
         transcript = self.new_transcript()
         step = StepResult(step=name)
-        if self.channel is not None:
-            self.channel.start_step(transcript, timeout=timeout)
-            step.details.update(host=self.channel.host, ip=self.channel.ip, port=self.channel.port)
         failure: tuple[Code, bool, str, dict] | None = None
         unexpected = False
         try:
+            if self.channel is not None:
+                step.details.update(host=self.channel.host, ip=self.channel.ip, port=self.channel.port)
+                self.channel.start_step(transcript, timeout=timeout)  # past the run's deadline: ProbeError
             yield step
         except ProbeError as exc:
             failure = (exc.code, exc.transient, exc.reason, exc.details)
         except ReadTimeout:
-            failure = (*on_timeout, {})
+            cut_by_run = self.channel is not None and self.channel.cut_by_run
+            failure = (Code.TIMEOUT, True, RUN_DEADLINE, {}) if cut_by_run else (*on_timeout, {})
         except ConnectionClosed:
             failure = (*on_closed, {})
         except LineTooLong as exc:
@@ -356,7 +372,8 @@ def connect_steps(rec: SessionRecorder, *, host: str, port: int) -> tuple[Channe
     options = rec.options
     with rec.step(Step.DNS) as step:
         step.details["host"] = host
-        addresses = resolve_addresses(host, timeout=options.connect_timeout, nameservers=options.nameservers)
+        addresses = resolve_addresses(host, timeout=options.connect_timeout, nameservers=options.nameservers,
+                                      deadline=options.deadline)
         step.details["addresses"] = [str(a) for a in addresses]
     with rec.step(Step.PORT) as step:
         sock, ip, details = connect_checked(host, port, options=options, addresses=addresses)

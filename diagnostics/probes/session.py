@@ -4,13 +4,14 @@ goodbye when nothing failed. Each protocol module supplies its client and its st
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from diagnostics.probes import tls
 from diagnostics.probes.net import Channel, ProbeOptions, SessionRecorder, SessionStopped, connect_steps, open_channel
-from diagnostics.probes.results import Protocol, Security, SessionResult, StepResult
+from diagnostics.probes.results import ProbeError, Protocol, Security, SessionResult, StepResult
 from diagnostics.redact import secret_forms
 
 CredentialStep = Callable[[SessionRecorder, Any], None]
@@ -76,7 +77,9 @@ def walk_session(
     finally:
         if client is not None:
             if result.failed is None:
-                client.channel.start_step(rec.new_transcript(), timeout=min(2.0, options.step_timeout))
-                spec.goodbye(client)
+                # Past the run's deadline start_step refuses: no goodbye then, the session is complete anyway.
+                with contextlib.suppress(ProbeError):
+                    client.channel.start_step(rec.new_transcript(), timeout=min(2.0, options.step_timeout))
+                    spec.goodbye(client)
             client.channel.close()
     return result

@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtensionOID
 
 from diagnostics.classify import classify_certificate_error, classify_tls_error
+from diagnostics.probes.deadline import timeout_reason
 from diagnostics.probes.net import Channel, ConnectionClosed, ReadTimeout
 from diagnostics.probes.results import Code, ProbeError
 
@@ -89,7 +90,8 @@ def upgrade(channel: Channel, *, host: str, context: ssl.SSLContext) -> dict:
         verdict = classify_tls_error(exc.reason, str(exc))
         raise ProbeError(verdict.code, reason=verdict.reason, details={"ssl_error": exc.reason or ""}) from None
     except ReadTimeout:
-        raise ProbeError(Code.TIMEOUT, transient=True, reason="tls_handshake_timeout") from None
+        reason = timeout_reason(channel.cut_by_run, "tls_handshake_timeout")
+        raise ProbeError(Code.TIMEOUT, transient=True, reason=reason) from None
     except (ConnectionClosed, ConnectionError):
         raise ProbeError(Code.TLS_HANDSHAKE_FAILED, reason="closed") from None
     sock = channel.sock
