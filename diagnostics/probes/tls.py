@@ -20,7 +20,7 @@ from cryptography.x509.oid import ExtensionOID
 
 from diagnostics.classify import classify_certificate_error, classify_tls_error
 from diagnostics.probes.deadline import timeout_reason
-from diagnostics.probes.net import Channel, ConnectionClosed, ReadTimeout
+from diagnostics.probes.net import Channel, ConnectionClosed, ReadTimeout, TransportError
 from diagnostics.probes.results import Code, ProbeError
 
 
@@ -113,7 +113,9 @@ def unverified_certificate(open_channel: Callable[[], Channel], *, host: str) ->
         channel.start_tls(make_context(verify=False), server_hostname=server_hostname(host))
         der = channel.sock.getpeercert(binary_form=True)  # type: ignore[attr-defined]
         return certificate_details(der) if der else None
-    except Exception:  # noqa: BLE001 - best effort: the failing verdict stands without these details
+    except (ProbeError, TransportError, OSError, ValueError):  # ssl.SSLError is an OSError
+        # Best effort: the failing verdict stands without these details. Nothing broader is caught: Celery's
+        # SoftTimeLimitExceeded (an Exception) must reach the task so the run ends in time.
         return None
     finally:
         if channel is not None:

@@ -1,12 +1,15 @@
 """TLS verification against real handshakes: trusted, expired, wrong name, unknown issuer, STARTTLS."""
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 
 from diagnostics.probes import imap, pop3, smtp
+from diagnostics.probes.net import Transcript, open_channel
 from diagnostics.probes.results import Code, Step
-from diagnostics.probes.tls import make_context
+from diagnostics.probes.tls import make_context, unverified_certificate
 from tests.diagnostics.probe_options import loopback_options
 from tests.servers import scripted as s
+from tests.servers.ports import free_port
 
 
 def _imaps(port, *, ca_file, host="localhost"):
@@ -84,3 +87,22 @@ def test_pop3_and_smtp_verify_certificates_the_same_way(scripted_server, test_ca
 def test_a_missing_ca_file_is_the_operators_error_not_the_servers(tmp_path):
     with pytest.raises(FileNotFoundError):
         make_context(ca_file=str(tmp_path / "missing.pem"))
+
+
+def test_reading_a_failing_certificate_again_gives_up_quietly_when_the_server_is_gone():
+    options = loopback_options()
+    port = free_port()
+
+    def reopen():
+        return open_channel("127.0.0.1", port, options=options, transcript=Transcript(secrets=[], limit=10))
+
+    assert unverified_certificate(reopen, host="localhost") is None
+
+
+def test_reading_a_failing_certificate_again_lets_a_soft_time_limit_through():
+    # Celery's SoftTimeLimitExceeded is an Exception: a broad catch here would keep a run past its limit.
+    def interrupted():
+        raise SoftTimeLimitExceeded()
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        unverified_certificate(interrupted, host="localhost")
