@@ -19,11 +19,15 @@ def client_address(request) -> str:
 
 
 def form_apply_error(form: forms.BaseForm, error: MailbindError, *, field_map: dict[str, str] | None = None) -> None:
-    """Show `error` on `form`: each message of `error.fields` on its field (renamed through `field_map`), the
-    rest above the form. A field the form does not have gets its sentence above the form, never lost."""
+    """Show `error` on `form`: each message of `error.fields` (or the one `error.field`) on its field (renamed
+    through `field_map`), the rest above the form. A field the form does not have gets its sentence above the form, never lost."""
     field_map = field_map or {}
     placed: set[str] = set()
-    for name, messages in (error.fields or {}).items():
+    fields = error.fields or {}
+    if not fields and getattr(error, "field", None):
+        # A conflict about one field (address_in_use) names it without being a validation error.
+        fields = {error.field: [error.message]}
+    for name, messages in fields.items():
         target = field_map.get(name, name)
         for message in messages:
             if target in form.fields:

@@ -22,7 +22,7 @@ class StepOutput(serializers.ModelSerializer):
 
     def get_message(self, step: DiagnosticStep) -> str:
         # Rendered in the reader's language (the stored message is the English record).
-        return str(judge.step_message(name=step.name, status=step.status, code=step.code))
+        return str(judge.step_message(name=step.name, status=step.status, code=step.code, details=step.details))
 
 
 class AdviceOutput(serializers.Serializer):

@@ -12,6 +12,7 @@ from diagnostics.advice import advice_for
 from diagnostics.classify import classify_sent_copy
 from diagnostics.models import RunStatus, StepStatus
 from diagnostics.probes.results import Code, SessionResult, Step, StepResult
+from mailsettings.models import AccountStatus
 
 _PASSED_MESSAGES = {
     "settings": _("Ports and security fit the protocols."),
@@ -26,10 +27,11 @@ _PASSED_MESSAGES = {
     "duplicates": _("No risk of duplicate sent mail."),
 }
 
-# Codes that say the credentials (not the connection) are the problem.
+# Codes that say the credentials (not the connection) are the problem. plaintext_login_refused is not one: the
+# server would not even look at the password over an unencrypted connection (a security setting, T1).
 AUTH_CODES = frozenset({
     Code.AUTH_INVALID_CREDENTIALS, Code.AUTH_APP_PASSWORD_REQUIRED, Code.AUTH_WEB_LOGIN_REQUIRED,
-    Code.AUTH_BASIC_AUTH_DISABLED, Code.SMTP_AUTH_FAILED, Code.PLAINTEXT_LOGIN_REFUSED,
+    Code.AUTH_BASIC_AUTH_DISABLED, Code.SMTP_AUTH_FAILED,
 })
 # Steps whose failure means the mailbox cannot be reached at all.
 CONNECTION_STEPS = frozenset({"dns", "port", "tls", "greeting", "login", "smtp_auth"})
@@ -54,12 +56,17 @@ def status_of(result: StepResult) -> str:
     return StepStatus.WARNING if result.is_warning else StepStatus.FAILED
 
 
-def step_message(*, name: str, status: str, code: str) -> Any:
+def step_message(*, name: str, status: str, code: str, details: Mapping[str, Any] | None = None) -> Any:
     if status == StepStatus.SKIPPED:
+        if (details or {}).get("skipped_because") == "run_time_limit":
+            return _("Skipped: the check ran out of time.")
         return _("Skipped: an earlier step failed.")
     if status == StepStatus.ERROR:
         return _("This step could not finish.")
     if not code or code == Code.OK:
+        if name == "tls" and details and all(
+                isinstance(side, Mapping) and side.get("not_applicable") for side in details.values()):
+            return _("No secure connection is configured: passwords travel unencrypted.")
         return _PASSED_MESSAGES.get(name, _("Passed."))
     try:
         return advice_for(code).title
@@ -139,10 +146,10 @@ def account_status_for(*, run_status: str, rows: Iterable[tuple[str, str, str]])
         return None
     failed = [(name, code) for name, status, code in rows if status == StepStatus.FAILED]
     if any(name in ("login", "smtp_auth") and code in AUTH_CODES for name, code in failed):
-        return "auth_failed"
+        return AccountStatus.AUTH_FAILED
     if any(name in CONNECTION_STEPS for name, _code in failed):
-        return "connection_failed"
-    return "connected"
+        return AccountStatus.CONNECTION_FAILED
+    return AccountStatus.CONNECTED
 
 
 def advice_codes(rows: Iterable[tuple[str, str]]) -> list[str]:

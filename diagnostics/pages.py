@@ -100,7 +100,7 @@ def run_context(run: DiagnosticRun) -> dict[str, Any]:
     rows = [
         {"name": s.name, "label": STEP_LABELS.get(s.name, s.name), "status": s.status,
          "status_label": s.get_status_display(),
-         "message": judge.step_message(name=s.name, status=s.status, code=s.code)}
+         "message": judge.step_message(name=s.name, status=s.status, code=s.code, details=s.details)}
         for s in steps
     ]
     finished = run.is_finished

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -27,7 +28,7 @@ from diagnostics.models import IN_FLIGHT, DiagnosticRun, DiagnosticStep, RunKind
 from diagnostics.probes import imap, pop3, smtp
 from diagnostics.probes.dns import resolve_host
 from diagnostics.probes.net import ProbeOptions
-from diagnostics.probes.ports import check_port, check_settings
+from diagnostics.probes.ports import ALL_STANDARD_PORTS, check_port, check_settings
 from diagnostics.probes.results import Code, Security, Step, StepResult
 from mailsettings.providers import (
     detect_provider_for_domain,
@@ -45,15 +46,22 @@ ACCOUNT_STEPS = (
     Step.SETTINGS, Step.DOMAIN, Step.DNS, Step.PORT, Step.TLS, Step.GREETING, Step.LOGIN, Step.FOLDERS,
     Step.SMTP_AUTH, "duplicates",
 )
-_SECURITY = {"ssl": Security.IMPLICIT, "starttls": Security.STARTTLS, "none": Security.NONE}
 _INCOMING = {"imap": imap, "pop3": pop3}
 
 
-def probe_options(*, allowed_ports=None) -> ProbeOptions:
-    """The probes' limits and policy, from settings (read at run time, so tests and operators can change them)."""
+def allowed_ports() -> frozenset[int]:
+    """The ports any run may connect to: the mail ports plus DIAGNOSTICS_EXTRA_PORTS. Account runs are held to
+    them as the port-check tool is, or editing an account would make the service a general port scanner."""
+    return frozenset(ALL_STANDARD_PORTS | set(settings.DIAGNOSTICS_EXTRA_PORTS))
+
+
+def probe_options(*, deadline: float | None = None) -> ProbeOptions:
+    """The probes' limits and policy, from settings (read at run time, so tests and operators can change them).
+    `deadline` (time.monotonic()) bounds every probe operation by the run's own time budget."""
     return ProbeOptions.build(
         allowed_networks=settings.DIAGNOSTICS_ALLOWED_NETWORKS,
-        allowed_ports=allowed_ports,
+        allowed_ports=allowed_ports(),
+        deadline=deadline,
         connect_timeout=settings.DIAGNOSTICS_CONNECT_TIMEOUT,
         step_timeout=settings.DIAGNOSTICS_STEP_TIMEOUT,
         ca_file=settings.DIAGNOSTICS_CA_FILE or None,
@@ -63,6 +71,14 @@ def probe_options(*, allowed_ports=None) -> ProbeOptions:
 
 class RunTimedOut(Exception):
     """The run's own time budget ran out between steps."""
+
+
+# The rows every kind of run writes, in order: a run that stops early writes the rest as skipped.
+STEPS_OF_KIND = {
+    RunKind.ACCOUNT: tuple(str(step) for step in ACCOUNT_STEPS),
+    RunKind.PORT_CHECK: ("dns", "port"),
+    RunKind.DOMAIN_DETAILS: ("domain", "dns", "port"),
+}
 
 
 @dataclass
@@ -77,7 +93,7 @@ class StepWriter:
     def write(self, name: str, status: str, code: str = "", *, details: dict | None = None,
               duration_ms: int = 0) -> DiagnosticStep:
         with override("en"):
-            message = str(judge.step_message(name=str(name), status=status, code=code))
+            message = str(judge.step_message(name=str(name), status=status, code=code, details=details))
         row = DiagnosticStep.objects.create(
             run=self.run, position=len(self.rows) + 1, name=str(name), status=status, code=code or "",
             message=message, duration_ms=duration_ms, details=judge.plain(details or {}),
@@ -88,7 +104,7 @@ class StepWriter:
         return row
 
     def write_result(self, name: str, result: StepResult) -> DiagnosticStep:
-        return self.write(name, judge.status_of(result), "" if result.ok else str(result.code),
+        return self.write(name, judge.status_of(result), str(result.code),
                           details=judge.step_details(result), duration_ms=result.duration_ms)
 
     def skip(self, name: str, *, because: str, code: str = "") -> DiagnosticStep:
@@ -98,21 +114,37 @@ class StepWriter:
         if self.deadline and time.monotonic() > self.deadline:
             raise RunTimedOut()
 
+    def skip_rest(self, kind: str, *, because: str) -> None:
+        """A run stopped early still reads as a whole: the steps it did not reach are written as skipped."""
+        written = {row.name for row in self.rows}
+        for name in STEPS_OF_KIND[kind]:
+            if name not in written:
+                self.skip(name, because=because)
+
 
 # --- claiming and finishing --------------------------------------------------------------------------------
 
+def longest_run_seconds() -> float:
+    """No live worker can still be executing a run started longer ago than this: the hard time limit kills it."""
+    return settings.DIAGNOSTICS_RUN_TIMEOUT + 30 + 30
+
+
 def _claim(run_id: int) -> DiagnosticRun | None:
-    """Move a queued (or re-delivered running) run to running; None when it is finished or gave up."""
+    """Move a queued (or re-delivered running) run to running; None when it is finished, gave up, or is being
+    executed by someone else right now."""
     with transaction.atomic():
         run = DiagnosticRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.status not in IN_FLIGHT:
             # Return early, without touching the row, if the run already finished: tasks are idempotent.
             return None
-        if run.attempts >= MAX_ATTEMPTS:
-            _finish(run, status=RunStatus.ERROR, outcome="worker_lost")
-            return None
         if run.status == RunStatus.RUNNING:
-            # A worker died mid-run (acks_late re-delivered it): start over from a clean slate.
+            started = run.started_at or run.created_at
+            if (timezone.now() - started).total_seconds() < longest_run_seconds():
+                return None  # another executor may still be walking it: never two writers on one run
+            if run.attempts >= MAX_ATTEMPTS:
+                _finish(run, status=RunStatus.ERROR, outcome="worker_lost")
+                return None
+            # Its worker died mid-run (acks_late re-delivered it): start over from a clean slate.
             run.steps.all().delete()
         DiagnosticRun.objects.filter(pk=run.pk).update(
             status=RunStatus.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
@@ -121,19 +153,24 @@ def _claim(run_id: int) -> DiagnosticRun | None:
     return run
 
 
-def _finish(run: DiagnosticRun, *, status: str, outcome: str) -> None:
-    run.status, run.outcome, run.finished_at = status, outcome, timezone.now()
-    run.save(update_fields=["status", "outcome", "finished_at"])
+def _finish(run: DiagnosticRun, *, status: str, outcome: str) -> bool:
+    """Finish a run that is still in flight. False when something else (the sweep) finished it meanwhile: its
+    verdict stands, and nothing is written over it."""
+    finished_at = timezone.now()
+    updated = DiagnosticRun.objects.filter(pk=run.pk, status__in=IN_FLIGHT).update(
+        status=status, outcome=outcome, finished_at=finished_at
+    )
+    if updated:
+        run.status, run.outcome, run.finished_at = status, outcome, finished_at
+    return bool(updated)
 
 
 def run_mark_error(*, run_id: int, outcome: str) -> bool:
-    """Mark an unfinished run as error (time limit, lost worker, dead broker). False if it had finished."""
+    """Mark an unfinished run as error (lost worker, dead broker). False if it had finished. The account keeps its
+    status: a run that could not finish says nothing about it."""
     updated = DiagnosticRun.objects.filter(pk=run_id, status__in=IN_FLIGHT).update(
         status=RunStatus.ERROR, outcome=outcome, finished_at=timezone.now()
     )
-    if updated:
-        run = DiagnosticRun.objects.select_related("account").get(pk=run_id)
-        _after_run(run)
     return bool(updated)
 
 
@@ -147,16 +184,20 @@ def run_execute(*, run_id: int, on_step: Callable[[DiagnosticStep], None] | None
             RunKind.DOMAIN_DETAILS: _walk_domain_details}[run.kind]
     try:
         walk(run, writer)
-    except RunTimedOut:
-        _finish(run, status=RunStatus.ERROR, outcome=str(Code.TIMEOUT))
+    except (RunTimedOut, SoftTimeLimitExceeded):
+        # The run's budget, or Celery's soft limit (caught before Exception: it is one), ran out.
+        writer.skip_rest(run.kind, because="run_time_limit")
+        finished = _finish(run, status=RunStatus.ERROR, outcome=str(Code.TIMEOUT))
     except Exception:
         # A bug must not leave the run running forever; the traceback goes to the log, never to the user.
         logger.exception("diagnostic run %s failed unexpectedly", run.pk)
-        _finish(run, status=RunStatus.ERROR, outcome="internal_error")
+        writer.skip_rest(run.kind, because="run_stopped")
+        finished = _finish(run, status=RunStatus.ERROR, outcome="internal_error")
     else:
         status, outcome = judge.judge_run([(row.status, row.code) for row in writer.rows])
-        _finish(run, status=status, outcome=outcome)
-    _after_run(run)
+        finished = _finish(run, status=status, outcome=outcome)
+    if finished:
+        _after_run(run)
     return run
 
 
@@ -171,9 +212,9 @@ def _after_run(run: DiagnosticRun) -> None:
 
 def _walk_account(run: DiagnosticRun, writer: StepWriter) -> None:
     account = run.account
-    options = probe_options()
-    incoming_security = _SECURITY[account.incoming_security]
-    outgoing_security = _SECURITY[account.smtp_security]
+    options = probe_options(deadline=writer.deadline)
+    incoming_security = Security(account.incoming_security)  # the model's "ssl" is implicit TLS
+    outgoing_security = Security(account.smtp_security)
 
     # 1. settings: ports and security against the protocol, both servers.
     writer.write_result(Step.SETTINGS, judge.merge(Step.SETTINGS, {
@@ -194,17 +235,14 @@ def _walk_account(run: DiagnosticRun, writer: StepWriter) -> None:
     outgoing = smtp.probe_session(
         host=account.smtp_host, port=account.smtp_port, security=outgoing_security, options=options
     )
-    reached = {"incoming": True, "outgoing": True}
+    sides = {"incoming": incoming, "outgoing": outgoing}
     for name in (Step.DNS, Step.PORT, Step.TLS, Step.GREETING):
-        sides = {"incoming": incoming, "outgoing": outgoing}
         merged = judge.merge_sessions(name, sides)
         if merged is None:
             writer.skip(name, because="an_earlier_step_failed")
-            continue
-        writer.write_result(name, merged)
-        for side, session in sides.items():
-            if session.failed is not None:
-                reached[side] = False
+        else:
+            writer.write_result(name, merged)
+    reached = {side: session.failed is None for side, session in sides.items()}
 
     # 7-8. login and folders on the incoming server.
     writer.check_time()
@@ -284,7 +322,7 @@ def _credentials_session(writer: StepWriter, *, module, wanted: tuple[str, ...],
 
 def _walk_port_check(run: DiagnosticRun, writer: StepWriter) -> None:
     host, port = run.target["host"], int(run.target["port"])
-    options = probe_options(allowed_ports=None)
+    options = probe_options(deadline=writer.deadline)
     dns_result = resolve_host(host, timeout=options.connect_timeout, nameservers=options.nameservers)
     writer.write_result(Step.DNS, dns_result)
     if not dns_result.ok:
@@ -302,7 +340,7 @@ def _walk_domain_details(run: DiagnosticRun, writer: StepWriter) -> None:
     body["notes"] = [note["code"] for note in body["notes"]]
     writer.write_result(Step.DOMAIN, StepResult(step=Step.DOMAIN, details=body,
                                                 duration_ms=int((time.monotonic() - started) * 1000)))
-    options = probe_options()
+    options = probe_options(deadline=writer.deadline)
     servers = {"incoming": detection.incoming, "outgoing": detection.outgoing}
     resolved = {side: resolve_host(s.host, timeout=options.connect_timeout, nameservers=options.nameservers)
                 for side, s in servers.items()}

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -14,10 +15,10 @@ from accounts.models import User
 from accounts.services import audit_record
 from config.errors import Conflict, InvalidInput, PermissionDenied, ServiceUnavailable, Throttled
 from diagnostics import judge
-from diagnostics.models import IN_FLIGHT, DiagnosticRun, RunKind, RunStatus, RunTrigger
-from diagnostics.probes.ports import ALL_STANDARD_PORTS
+from diagnostics.models import IN_FLIGHT, DiagnosticRun, DiagnosticStep, RunKind, RunStatus, RunTrigger
+from diagnostics.runner import allowed_ports, longest_run_seconds, run_mark_error
 from mailsettings.hosts import HostError, normalize_host
-from mailsettings.models import MailAccount
+from mailsettings.models import AccountStatus, MailAccount
 from mailsettings.selectors import mail_account_active_for_recheck, mail_account_get
 from mailsettings.services import mail_account_record_check
 
@@ -84,7 +85,7 @@ def tool_port_check_start(*, actor: User, host: str, port: int) -> DiagnosticRun
         host = normalize_host(host)
     except HostError as error:
         raise InvalidInput(fields={"host": [error.message]}) from None
-    allowed = sorted(ALL_STANDARD_PORTS | set(settings.DIAGNOSTICS_EXTRA_PORTS))
+    allowed = sorted(allowed_ports())
     if port not in allowed:
         message = _("Only mail ports can be checked: %(ports)s.") % {"ports": ", ".join(map(str, allowed))}
         raise InvalidInput(message, fields={"port": [message]})
@@ -121,20 +122,22 @@ def _in_flight(account: MailAccount) -> DiagnosticRun | None:
 
 def _guard_failed_sign_ins(account: MailAccount) -> None:
     """Repeated authentication failures against one server from one organization slow down, then stop, so the
-    service cannot be used to guess a password. Derived from the runs themselves: no counter to drift."""
+    service cannot be used to guess a password. Counted from the failed login and smtp_auth rows themselves
+    (whatever the run's outcome, whichever account of the organization), for both of the account's servers."""
     window = timezone.now() - timedelta(seconds=settings.DIAGNOSTICS_AUTH_FAILURE_WINDOW)
-    failures = DiagnosticRun.objects.filter(
-        organization_id=account.organization_id, account__incoming_host=account.incoming_host,
-        finished_at__gte=window, outcome__in=[str(code) for code in judge.AUTH_CODES],
-    )
-    count = failures.count()
-    if count >= settings.DIAGNOSTICS_AUTH_FAILURES_STOP:
-        raise TooManyFailedSignIns(extra={"retry_after": settings.DIAGNOSTICS_AUTH_FAILURE_WINDOW})
-    if count >= settings.DIAGNOSTICS_AUTH_FAILURES_SLOW:
-        last = failures.order_by("-finished_at").values_list("finished_at", flat=True).first()
-        wait = settings.DIAGNOSTICS_AUTH_BACKOFF - (timezone.now() - last).total_seconds()
-        if wait > 0:
-            raise TooManyFailedSignIns(extra={"retry_after": int(wait) + 1})
+    for host in {account.incoming_host, account.smtp_host}:
+        failures = DiagnosticStep.objects.filter(
+            run__organization_id=account.organization_id, name__in=("login", "smtp_auth"), status="failed",
+            code__in=[str(code) for code in judge.AUTH_CODES], finished_at__gte=window, details__host=host,
+        )
+        count = failures.count()
+        if count >= settings.DIAGNOSTICS_AUTH_FAILURES_STOP:
+            raise TooManyFailedSignIns(extra={"retry_after": settings.DIAGNOSTICS_AUTH_FAILURE_WINDOW})
+        if count >= settings.DIAGNOSTICS_AUTH_FAILURES_SLOW:
+            last = failures.order_by("-finished_at").values_list("finished_at", flat=True).first()
+            wait = settings.DIAGNOSTICS_AUTH_BACKOFF - (timezone.now() - last).total_seconds()
+            if wait > 0:
+                raise TooManyFailedSignIns(extra={"retry_after": int(wait) + 1})
 
 
 # --- enqueueing ----------------------------------------------------------------------------------------------
@@ -142,8 +145,7 @@ def _guard_failed_sign_ins(account: MailAccount) -> None:
 def run_enqueue(run: DiagnosticRun) -> None:
     """Publish the run's task after commit. A dead broker marks the run `error` (never left queued) and answers
     503 queue_unavailable. The message holds the run id only: no secret travels through the broker."""
-    from diagnostics.runner import run_mark_error
-    from diagnostics.tasks import run_diagnostic
+    from diagnostics.tasks import run_diagnostic  # tasks import this module
 
     published: list[bool] = []
 
@@ -176,11 +178,16 @@ def account_status_after_run(*, run: DiagnosticRun) -> None:
 # --- periodic work ---------------------------------------------------------------------------------------------
 
 def runs_sweep_stale() -> int:
-    """Runs queued or running for longer than DIAGNOSTICS_STALE_AFTER lost their worker: mark them error."""
-    from diagnostics.runner import run_mark_error
-
-    cutoff = timezone.now() - timedelta(seconds=settings.DIAGNOSTICS_STALE_AFTER)
-    stale = DiagnosticRun.objects.filter(status__in=IN_FLIGHT, created_at__lt=cutoff).values_list("pk", flat=True)
+    """Runs whose worker is gone: running for longer than any live worker could (the hard time limit would have
+    killed it), or queued for longer than DIAGNOSTICS_QUEUED_STALE_AFTER (no worker took them). Marked error
+    `worker_lost`, never left in flight forever."""
+    now = timezone.now()
+    running_cutoff = now - timedelta(seconds=max(settings.DIAGNOSTICS_STALE_AFTER, longest_run_seconds()))
+    queued_cutoff = now - timedelta(seconds=settings.DIAGNOSTICS_QUEUED_STALE_AFTER)
+    stale = DiagnosticRun.objects.filter(
+        Q(status=RunStatus.RUNNING, started_at__lt=running_cutoff)
+        | Q(status=RunStatus.QUEUED, created_at__lt=queued_cutoff)
+    ).values_list("pk", flat=True)
     return sum(run_mark_error(run_id=pk, outcome="worker_lost") for pk in list(stale))
 
 
@@ -194,7 +201,10 @@ def accounts_recheck_due(*, limit: int | None = None) -> int:
     due = (
         mail_account_active_for_recheck()
         .exclude(last_checked_at__gte=cutoff)
-        .exclude(diagnostic_runs__status__in=IN_FLIGHT)[:limit]
+        .exclude(diagnostic_runs__status__in=IN_FLIGHT)
+        # A refused password is not tried again and again (providers lock accounts for that) until the
+        # settings change.
+        .exclude(status=AccountStatus.AUTH_FAILED, updated_at__lte=F("last_checked_at"))[:limit]
     )
     queued = 0
     for account in due:
@@ -207,6 +217,3 @@ def accounts_recheck_due(*, limit: int | None = None) -> int:
             queued += 1
     return queued
 
-
-def run_status_is_final(run: DiagnosticRun) -> bool:
-    return run.status not in (RunStatus.QUEUED, RunStatus.RUNNING)

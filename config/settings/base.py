@@ -197,10 +197,12 @@ DIAGNOSTICS_STEP_TIMEOUT = env_float("DIAGNOSTICS_STEP_TIMEOUT", 20.0)
 DIAGNOSTICS_RUN_TIMEOUT = env_float("DIAGNOSTICS_RUN_TIMEOUT", 90.0)
 DIAGNOSTICS_ALLOWED_NETWORKS = env_list("DIAGNOSTICS_ALLOWED_NETWORKS")
 DIAGNOSTICS_CA_FILE = env_str("DIAGNOSTICS_CA_FILE")
-DIAGNOSTICS_EXTRA_PORTS = [int(p) for p in env_list("DIAGNOSTICS_EXTRA_PORTS")]
+# Ports runs may reach beyond the standard mail ports (2525: a common alternative submission port).
+DIAGNOSTICS_EXTRA_PORTS = [int(p) for p in env_list("DIAGNOSTICS_EXTRA_PORTS", ["2525"])]
 DIAGNOSTICS_RECHECK_INTERVAL = env_int("DIAGNOSTICS_RECHECK_INTERVAL", 6 * 3600)
 DIAGNOSTICS_STALE_AFTER = env_int("DIAGNOSTICS_STALE_AFTER", 300)
-DIAGNOSTICS_RECHECK_BATCH = env_int("DIAGNOSTICS_RECHECK_BATCH", 50)
+DIAGNOSTICS_QUEUED_STALE_AFTER = env_int("DIAGNOSTICS_QUEUED_STALE_AFTER", 3600)
+DIAGNOSTICS_RECHECK_BATCH = env_int("DIAGNOSTICS_RECHECK_BATCH", 1000)
 # Failed sign-ins against one server from one organization: after SLOW, one run per BACKOFF seconds; after STOP,
 # none until the WINDOW (seconds) has passed. Keeps the service from being a password-guessing machine.
 DIAGNOSTICS_AUTH_FAILURES_SLOW = env_int("DIAGNOSTICS_AUTH_FAILURES_SLOW", 3)

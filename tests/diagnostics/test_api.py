@@ -108,28 +108,54 @@ def test_a_locked_user_cannot_start_a_run_of_their_account(api_as, admin_a, user
     assert response.json()["error"]["code"] == "settings_locked"
 
 
-@pytest.mark.django_db
-def test_repeated_failed_sign_ins_slow_down_then_stop(api_as, user_s, make_account, settings):
+def record_failed_sign_in(account, *, step="login", host=None, code="auth_invalid_credentials"):
+    """A finished run whose sign-in row failed, as the runner writes it (the guard counts these rows)."""
     from django.utils import timezone
 
+    run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind="account",
+                                       status="failed", outcome="port_closed", finished_at=timezone.now())
+    run.steps.create(position=1, name=step, status="failed", code=code,
+                     details={"host": host or account.incoming_host})
+
+
+@pytest.mark.django_db
+def test_repeated_failed_sign_ins_slow_down_then_stop(api_as, user_s, make_account, settings):
     settings.DIAGNOSTICS_AUTH_FAILURES_SLOW, settings.DIAGNOSTICS_AUTH_FAILURES_STOP = 2, 4
     account = make_account(user_s)
     client = api_as(user_s)
+    url = f"/api/v1/mail-accounts/{account.pk}/diagnostics/"
 
-    def failed_run():
-        DiagnosticRun.objects.create(organization=account.organization, account=account, kind="account",
-                                     status="failed", outcome="auth_invalid_credentials",
-                                     finished_at=timezone.now())
-
-    failed_run()
-    assert client.post(f"/api/v1/mail-accounts/{account.pk}/diagnostics/").status_code == 202
-    DiagnosticRun.objects.filter(status="queued").update(status="error", finished_at=timezone.now())
-    failed_run()
-    slowed = client.post(f"/api/v1/mail-accounts/{account.pk}/diagnostics/")
+    record_failed_sign_in(account)
+    assert client.post(url).status_code == 202
+    DiagnosticRun.objects.filter(status="queued").update(status="error")
+    record_failed_sign_in(account)
+    slowed = client.post(url)
     assert slowed.status_code == 429 and slowed.json()["error"]["retry_after"] > 0
-    failed_run(), failed_run()
+    record_failed_sign_in(account), record_failed_sign_in(account)
     settings.DIAGNOSTICS_AUTH_BACKOFF = 0
-    assert client.post(f"/api/v1/mail-accounts/{account.pk}/diagnostics/").status_code == 429
+    assert client.post(url).status_code == 429
+
+
+@pytest.mark.django_db
+def test_smtp_sign_in_failures_count_even_when_an_earlier_step_failed_and_the_incoming_host_changed(
+        api_as, user_s, make_account, settings):
+    settings.DIAGNOSTICS_AUTH_FAILURES_SLOW, settings.DIAGNOSTICS_AUTH_FAILURES_STOP = 10, 2
+    account = make_account(user_s)
+    for _ in range(2):  # each run's outcome was port_closed; its smtp_auth row failed on the password
+        record_failed_sign_in(account, step="smtp_auth", host=account.smtp_host, code="smtp_auth_failed")
+    account.incoming_host = "127.0.0.1"
+    account.save()
+    response = api_as(user_s).post(f"/api/v1/mail-accounts/{account.pk}/diagnostics/")
+    assert response.status_code == 429
+
+
+@pytest.mark.django_db
+def test_another_organizations_failures_do_not_count(api_as, user_s, admin_x, make_account, settings):
+    settings.DIAGNOSTICS_AUTH_FAILURES_SLOW, settings.DIAGNOSTICS_AUTH_FAILURES_STOP = 1, 1
+    theirs = make_account(admin_x, address="bob@example.test")
+    record_failed_sign_in(theirs)
+    ours = make_account(user_s)
+    assert api_as(user_s).post(f"/api/v1/mail-accounts/{ours.pk}/diagnostics/").status_code == 202
 
 
 @pytest.mark.django_db

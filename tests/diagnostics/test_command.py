@@ -55,3 +55,21 @@ def test_by_default_the_run_goes_through_the_worker(celery_worker, user_s, make_
     assert "[10/10]" in out
     run = DiagnosticRun.objects.get()
     assert (run.trigger, run.status) == ("command", "passed")
+
+
+@pytest.mark.django_db
+def test_an_account_with_a_run_in_flight_is_followed_not_run_twice(user_s, make_account, capsys):
+    from django.utils import timezone
+
+    from diagnostics.models import DiagnosticRun
+
+    account = make_account(user_s)
+    in_flight = DiagnosticRun.objects.create(organization=account.organization, account=account, kind="account",
+                                             status="running", started_at=timezone.now())
+    with pytest.raises(CommandError) as exc:
+        call_command("diagnose", "alice@example.test", "--inline", "--wait", "0.5")
+    assert "did not finish" in str(exc.value)
+    assert "already running" in capsys.readouterr().err
+    in_flight.refresh_from_db()
+    assert in_flight.status == "running" and in_flight.steps.count() == 0
+    assert DiagnosticRun.objects.count() == 1

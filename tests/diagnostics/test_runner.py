@@ -1,7 +1,9 @@
 """Account runs walked in-process (the same runner the worker calls) against real servers on loopback."""
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from diagnostics import runner
 from diagnostics.models import DiagnosticRun, RunKind
@@ -124,18 +126,65 @@ def test_a_finished_run_is_not_run_again(user_s, make_account):
 
 
 def test_a_run_redelivered_after_its_worker_died_starts_over_once_then_gives_up(user_s, make_account):
+    long_ago = timezone.now() - timedelta(seconds=runner.longest_run_seconds() + 1)
     account = make_account(user_s)
     run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind=RunKind.ACCOUNT,
-                                       status="running", attempts=1)
+                                       status="running", attempts=1, started_at=long_ago)
     run.steps.create(position=1, name="settings", status="passed")
     runner.run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == "passed" and run.attempts == 2 and run.steps.count() == len(ORDER)
     lost = DiagnosticRun.objects.create(organization=account.organization, account=account, kind=RunKind.ACCOUNT,
-                                        status="running", attempts=2)
+                                        status="running", attempts=2, started_at=long_ago)
     runner.run_execute(run_id=lost.pk)
     lost.refresh_from_db()
     assert (lost.status, lost.outcome) == ("error", "worker_lost")
+
+
+def test_a_run_another_executor_is_walking_is_left_alone(user_s, make_account):
+    account = make_account(user_s)
+    run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind=RunKind.ACCOUNT,
+                                       status="running", attempts=1, started_at=timezone.now())
+    run.steps.create(position=1, name="settings", status="passed")
+    assert runner.run_execute(run_id=run.pk) is None
+    run.refresh_from_db()
+    assert run.status == "running" and run.attempts == 1 and run.steps.count() == 1
+
+
+def test_celerys_soft_time_limit_ends_the_run_as_a_timeout_with_every_step_accounted_for(user_s, make_account):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    account = make_account(user_s)
+    run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind=RunKind.ACCOUNT)
+
+    def signal_arrives(row):
+        if row.position == 3:  # the worker's soft limit fires while the run walks its third step
+            raise SoftTimeLimitExceeded()
+
+    runner.run_execute(run_id=run.pk, on_step=signal_arrives)
+    run.refresh_from_db()
+    account.refresh_from_db()
+    assert (run.status, run.outcome) == ("error", "timeout")
+    assert [s.name for s in run.steps.all()] == ORDER
+    assert [s.status for s in run.steps.all()][3:] == ["skipped"] * 7
+    assert run.steps.get(position=4).details == {"skipped_because": "run_time_limit"}
+    assert account.status == "pending"  # a run that could not finish says nothing about the account
+
+
+def test_a_server_that_drips_cannot_hold_a_run_past_its_budget(user_s, make_account, scripted_server, settings):
+    import time
+
+    from tests.servers import scripted
+
+    settings.DIAGNOSTICS_RUN_TIMEOUT = 2.0
+    settings.DIAGNOSTICS_STEP_TIMEOUT = 30.0
+    drip = scripted_server(scripted.drip(interval=0.5))
+    account = make_account(user_s, incoming_port=drip.port, incoming_security="none")
+    started = time.monotonic()
+    run, steps, _ = run_for(account)
+    assert time.monotonic() - started < 2.0 + 3.0
+    assert (run.status, run.outcome) == ("error", "timeout")
+    assert list(steps) == ORDER
 
 
 def test_no_password_reaches_a_log_line_even_at_debug(user_s, make_account, caplog):
@@ -146,3 +195,17 @@ def test_no_password_reaches_a_log_line_even_at_debug(user_s, make_account, capl
     run_for(account)
     assert caplog.records, "the run logged nothing at all: this test would prove nothing"
     assert "Log-S3ntinel-pw" not in caplog.text
+
+
+def test_runs_are_held_to_the_mail_ports(user_s, make_account, settings, dovecot):
+    settings.DIAGNOSTICS_EXTRA_PORTS = []
+    account = make_account(user_s)
+    _run, steps, _ = run_for(account)
+    assert steps["port"].code == "target_not_allowed"
+    assert steps["port"].details["incoming"]["reason"] == "port_not_allowed"
+
+
+def test_a_configuration_without_tls_says_so(user_s, make_account, dovecot, smtp_starttls):
+    account = make_account(user_s, incoming_port=dovecot.imap_port, incoming_security="none")
+    _run, steps, _ = run_for(account)
+    assert steps["tls"].details["incoming"]["not_applicable"] == "no_tls_configured"

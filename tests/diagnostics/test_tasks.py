@@ -24,16 +24,42 @@ def test_the_beat_schedule_names_real_tasks():
 
 @pytest.mark.django_db
 def test_the_sweep_marks_runs_stuck_in_flight_as_worker_lost(user_s, make_account, settings):
+    from diagnostics.runner import longest_run_seconds
+
     account = make_account(user_s)
-    old = timezone.now() - timedelta(seconds=settings.DIAGNOSTICS_STALE_AFTER + 5)
+    now = timezone.now()
+    beyond_any_worker = now - timedelta(seconds=max(settings.DIAGNOSTICS_STALE_AFTER, longest_run_seconds()) + 5)
     stuck = DiagnosticRun.objects.create(organization=account.organization, account=account, kind="account",
-                                         status="running", created_at=old)
-    fresh = DiagnosticRun.objects.create(organization=account.organization, kind="port_check", status="queued",
-                                         target={"host": "localhost", "port": 993})
-    assert services.runs_sweep_stale() == 1
-    stuck.refresh_from_db(), fresh.refresh_from_db()
+                                         status="running", created_at=beyond_any_worker, started_at=beyond_any_worker)
+    # Queued a long time, started just now: a live worker is walking it.
+    walking = DiagnosticRun.objects.create(organization=account.organization, kind="port_check", status="running",
+                                           created_at=beyond_any_worker, started_at=now,
+                                           target={"host": "localhost", "port": 993})
+    waiting = DiagnosticRun.objects.create(organization=account.organization, kind="port_check", status="queued",
+                                           created_at=beyond_any_worker, target={"host": "localhost", "port": 993})
+    forgotten = DiagnosticRun.objects.create(
+        organization=account.organization, kind="port_check", status="queued",
+        created_at=now - timedelta(seconds=settings.DIAGNOSTICS_QUEUED_STALE_AFTER + 5),
+        target={"host": "localhost", "port": 993})
+    assert services.runs_sweep_stale() == 2
+    for run in (stuck, walking, waiting, forgotten):
+        run.refresh_from_db()
     assert (stuck.status, stuck.outcome) == ("error", "worker_lost") and stuck.finished_at
-    assert fresh.status == "queued"
+    assert (forgotten.status, forgotten.outcome) == ("error", "worker_lost")
+    assert walking.status == "running" and waiting.status == "queued"
+
+
+@pytest.mark.django_db
+def test_a_run_finishing_after_the_sweep_does_not_overwrite_its_verdict(user_s, make_account):
+    from diagnostics import runner
+
+    account = make_account(user_s)
+    run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind="account",
+                                       status="running", started_at=timezone.now())
+    assert runner.run_mark_error(run_id=run.pk, outcome="worker_lost")
+    assert runner._finish(run, status="passed", outcome="ok") is False
+    run.refresh_from_db()
+    assert (run.status, run.outcome) == ("error", "worker_lost")
 
 
 @pytest.mark.django_db
@@ -45,6 +71,16 @@ def test_the_recheck_queues_due_accounts_in_batches_and_skips_recent_ones(user_s
     assert not DiagnosticRun.objects.filter(account=recent).exists()
     # A run already in flight is not queued twice.
     assert services.accounts_recheck_due(limit=10) == 0
+
+
+@pytest.mark.django_db
+def test_the_recheck_does_not_retry_a_refused_password_until_the_settings_change(user_s, make_account):
+    long_ago = timezone.now() - timedelta(days=2)
+    account = make_account(user_s, status="auth_failed", last_checked_at=long_ago)
+    account.__class__.objects.filter(pk=account.pk).update(updated_at=long_ago - timedelta(hours=1))
+    assert services.accounts_recheck_due(limit=10) == 0
+    account.__class__.objects.filter(pk=account.pk).update(updated_at=timezone.now())
+    assert services.accounts_recheck_due(limit=10) == 1
 
 
 @pytest.mark.django_db

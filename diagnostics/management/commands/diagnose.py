@@ -32,9 +32,13 @@ class Command(BaseCommand):
     def handle(self, *args, target, inline, wait: float, **options):
         as_json = options["json"]
         account = self._account(target)
-        run, _created = services.diagnostic_run_create_for_account(account=account, trigger=RunTrigger.COMMAND)
+        run, created = services.diagnostic_run_create_for_account(account=account, trigger=RunTrigger.COMMAND)
         progress = None if as_json else self._print_step
-        if inline:
+        if not created:
+            # A run of this account is already in flight: follow it, never execute it a second time.
+            self.stderr.write(f"A check of this account is already running (run {run.pk}); following it.")
+            self._follow(run, progress, wait)
+        elif inline:
             runner.run_execute(run_id=run.pk, on_step=progress)
         else:
             try:
@@ -82,8 +86,8 @@ class Command(BaseCommand):
             time.sleep(0.2)
 
     def _print_step(self, step: DiagnosticStep) -> None:
-        message = judge.step_message(name=step.name, status=step.status, code=step.code)
-        code = f" [{step.code}]" if step.code else ""
+        message = judge.step_message(name=step.name, status=step.status, code=step.code, details=step.details)
+        code = f" [{step.code}]" if step.code and step.code != "ok" else ""
         self.stdout.write(f"[{step.position:>2}/10] {STATUS_MARK.get(step.status, step.status)} "
                           f"{step.name:<10} {message}{code} ({step.duration_ms} ms)")
 
