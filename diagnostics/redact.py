@@ -47,6 +47,37 @@ def truncate(text: str, limit: int = MAX_LINE_CHARS) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… [{len(text) - limit} more chars]"
 
 
+MIN_SECRET_TAIL = 3  # a kept end this long that begins a secret is masked too
+
+
+def mask_secret_tail(text: str, secrets: Iterable[str]) -> str:
+    """Mask the end of `text` when it is the beginning of a secret form: a password cut in half by a length
+    limit, or by a server that stopped mid-line, no longer matches the whole secret."""
+    longest = 0
+    for secret in secrets:
+        window = text[-len(secret):] if secret else ""
+        for start in range(len(window) - MIN_SECRET_TAIL + 1):
+            if secret.startswith(window[start:]):
+                longest = max(longest, len(window) - start)
+                break
+    return f"{text[:-longest]}{MASK}" if longest else text
+
+
+def redact_head(text: str, secrets: Iterable[str], *, limit: int) -> str:
+    """The first `limit` characters of `text` as they may be stored. Masking runs over the whole text first:
+    cutting first could keep the start of a password that masking no longer recognizes."""
+    secrets = [s for s in secrets if s]
+    return mask_secret_tail(mask_secrets(text, secrets)[:limit], secrets)
+
+
+def redact_text(text: str, secrets: Iterable[str], *, limit: int = MAX_LINE_CHARS) -> str:
+    """A line as it may be stored: secrets masked over the whole line, then cut to `limit` characters."""
+    secrets = [s for s in secrets if s]
+    masked = mask_secrets(text, secrets)
+    head = mask_secret_tail(masked[:limit], secrets)
+    return head if len(masked) <= limit else f"{head}… [{len(masked) - limit} more chars]"
+
+
 # Client commands that carry a credential, and how much of them may be kept.
 _CLIENT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     # IMAP: a1 LOGIN user pass  ->  a1 LOGIN "user" ***

@@ -31,7 +31,7 @@ from diagnostics.policy import OutboundPolicy
 from diagnostics.probes.deadline import RUN_DEADLINE, ends_at, run_deadline_error
 from diagnostics.probes.dns import resolve_addresses
 from diagnostics.probes.results import Code, ProbeError, SessionResult, Step, StepResult
-from diagnostics.redact import mask_secrets, redact_client_line, truncate
+from diagnostics.redact import redact_client_line, redact_head, redact_text
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -76,6 +76,9 @@ class LineTooLong(TransportError):
     """A server line went past max_line, or the step read more than max_bytes."""
 
 
+HEAD_CHARS = 200  # what is kept of a line too long or never finished
+
+
 class Transcript:
     """Redacted, bounded record of an exchange. Secrets are masked before a line is stored."""
 
@@ -86,7 +89,7 @@ class Transcript:
 
     def _add(self, line: str) -> None:
         if len(self.lines) < self.limit:
-            self.lines.append(truncate(mask_secrets(line, self.secrets)))
+            self.lines.append(redact_text(line, self.secrets))
         elif len(self.lines) == self.limit:
             self.lines.append("… transcript truncated")
 
@@ -100,7 +103,13 @@ class Transcript:
         self._add(f"-- {text}")
 
     def masked(self, line: str) -> str:
-        return truncate(mask_secrets(line, self.secrets))
+        return redact_text(line, self.secrets)
+
+    def server_head(self, data: bytes, *, note: str) -> None:
+        """The start of what the server sent that is no usable line (too long, unfinished), with `note`.
+        All of `data` (bounded by the reads) is masked before its start is kept."""
+        head = redact_head(data.decode("utf-8", errors="replace"), self.secrets, limit=HEAD_CHARS)
+        self.server(f"{head}… [{note}]")
 
 
 class Channel:
@@ -137,8 +146,7 @@ class Channel:
     def _record_partial(self, why: str) -> None:
         """Keep the start of what never became a full line, so the details show what the server sent."""
         if self._buf:
-            head = bytes(self._buf[:200]).decode("utf-8", errors="replace")
-            self.transcript.server(f"{head}… [{why} after {len(self._buf)} bytes]")
+            self.transcript.server_head(bytes(self._buf), note=f"{why} after {len(self._buf)} bytes")
 
     def _fill(self) -> None:
         try:
@@ -167,8 +175,7 @@ class Channel:
                 line = bytes(self._buf[:end])
                 del self._buf[: end + 1]
                 if len(line) > self.options.max_line:
-                    head = line[:200].decode("utf-8", errors="replace")
-                    self.transcript.server(f"{head}… [line too long: {len(line)} bytes]")
+                    self.transcript.server_head(line, note=f"line too long: {len(line)} bytes")
                     raise LineTooLong("line")
                 return line.rstrip(b"\r")
             if len(self._buf) > self.options.max_line:

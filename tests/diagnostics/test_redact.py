@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from diagnostics.redact import MASK, mask_secrets, redact_client_line, redact_server_line, secret_forms
+from diagnostics.redact import MASK, mask_secrets, redact_client_line, redact_server_line, redact_text, secret_forms
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,47 @@ def test_no_password_means_nothing_to_mask():
 
 def test_long_server_lines_are_cut():
     assert len(redact_server_line("x" * 10_000, [])) < 600
+
+
+PASSWORD = "S3cretPassw0rd!"
+
+
+def _no_piece_of(secret, text, *, size=3):
+    """True when no run of `size` characters that starts `secret` survives in `text`."""
+    return secret[:size] not in text
+
+
+def test_a_password_cut_by_the_length_limit_leaves_no_part_behind():
+    # A server echoing the LOGIN line: wherever the limit falls inside the password, none of it is kept.
+    secrets = secret_forms(username="bob", password=PASSWORD)
+    line = "a2 NO LOGIN bob " + "x" * 180 + PASSWORD + "y" * 400
+    start = line.index(PASSWORD)
+    for limit in range(start - 2, start + len(PASSWORD) + 2):
+        stored = redact_text(line, secrets, limit=limit)
+        assert _no_piece_of(PASSWORD, stored), (limit, stored)
+
+
+@pytest.mark.parametrize("form", ["plain", "login"])
+def test_a_base64_password_cut_by_the_length_limit_leaves_no_part_behind(form):
+    # AUTH PLAIN / AUTH LOGIN payloads echoed by a server ("501 5.5.2 cannot decode <payload>").
+    secrets = secret_forms(username="bob@example.test", password=PASSWORD)
+    raw = b"\0bob@example.test\0" + PASSWORD.encode() if form == "plain" else PASSWORD.encode()
+    blob = base64.b64encode(raw).decode()
+    line = "501 5.5.2 cannot decode " + "x" * 100 + blob + " y"
+    start = line.index(blob)
+    for limit in range(start - 2, start + len(blob) + 2):
+        assert _no_piece_of(blob, redact_text(line, secrets, limit=limit))
+    # A line that stops inside the payload (the server or a read limit cut it): its end is masked.
+    for end in range(start + 3, start + len(blob)):
+        assert redact_text(line[:end], secrets) == line[:start] + MASK, end
+
+
+def test_a_line_that_ends_inside_a_password_is_masked_at_its_end():
+    secrets = secret_forms(username="bob", password=PASSWORD)
+    assert redact_text("a2 NO bad password S3cretPa", secrets) == f"a2 NO bad password {MASK}"
+    assert redact_text("a2 NO LOGIN failed", secrets) == "a2 NO LOGIN failed"
+
+
+def test_long_server_lines_are_cut_after_masking():
+    stored = redact_text("x" * 10_000 + PASSWORD, [PASSWORD])
+    assert len(stored) < 600 and stored.endswith("[9503 more chars]")
