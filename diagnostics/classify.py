@@ -234,6 +234,21 @@ def judge_folders(*, inbox: Mailbox | None, sent: Mailbox | None) -> Verdict:
     return Verdict(Code.FOLDER_MISSING, reason="_and_".join(missing))
 
 
+# --- authentication mechanisms --------------------------------------------------------------------------
+
+# SASL mechanisms that carry a token from the provider's sign-in page, never a password.
+OAUTH_MECHANISMS = frozenset({"XOAUTH2", "OAUTHBEARER", "XOAUTH"})
+
+
+def classify_mechanisms(mechanisms: Iterable[str]) -> Verdict:
+    """The SASL mechanisms a server offers for a password: only OAuth ones (neither PLAIN nor LOGIN) means
+    password sign-in is off for mail programs (auth_basic_auth_disabled, reason oauth_only)."""
+    offered = {m.upper() for m in mechanisms}
+    if offered and offered <= OAUTH_MECHANISMS:
+        return Verdict(Code.AUTH_BASIC_AUTH_DISABLED, reason="oauth_only")
+    return _OK
+
+
 # --- settings-level judgments ----------------------------------------------------------------------------
 
 def classify_sent_copy(*, save_sent_copy: bool, provider_saves_sent: bool) -> Verdict:

@@ -17,6 +17,7 @@ from diagnostics.classify import (
     Mailbox,
     classify_greeting,
     classify_imap_login,
+    classify_mechanisms,
     find_inbox,
     find_sent,
     judge_folders,
@@ -336,6 +337,11 @@ def _login_step(rec: SessionRecorder, client: ImapClient, *, username: str, pass
         caps = client.capabilities
         if "LOGINDISABLED" in caps:
             if "AUTH=PLAIN" not in caps:
+                mechanisms = sorted(c[5:] for c in caps if c.startswith("AUTH="))
+                verdict = classify_mechanisms(mechanisms)
+                # Only OAuth left once TLS is on (or cannot be turned on): password sign-in is off.
+                if verdict.code != Code.OK and (client.channel.tls or "STARTTLS" not in caps):
+                    raise ProbeError(verdict.code, reason=verdict.reason, details={"mechanisms": mechanisms})
                 raise ProbeError(Code.PLAINTEXT_LOGIN_REFUSED, reason="logindisabled")
             step.details["method"] = "AUTHENTICATE PLAIN"
             response = client.authenticate_plain(username, password)

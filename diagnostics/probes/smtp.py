@@ -12,7 +12,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 
-from diagnostics.classify import classify_greeting, classify_smtp_auth
+from diagnostics.classify import classify_greeting, classify_mechanisms, classify_smtp_auth
 from diagnostics.probes import tls
 from diagnostics.probes.net import (
     Channel,
@@ -130,6 +130,12 @@ def _auth_step(rec: SessionRecorder, client: SmtpClient, *, username: str, passw
             if not client.channel.tls and "STARTTLS" in client.extensions:
                 raise ProbeError(Code.PLAINTEXT_LOGIN_REFUSED, reason="auth_only_after_starttls")
             raise ProbeError(Code.SMTP_AUTH_FAILED, reason="auth_not_offered")
+        offered = classify_mechanisms(mechs)
+        if offered.code != Code.OK:
+            # Only OAuth: a password would be refused, so none is sent. Before TLS the list may still grow.
+            if not client.channel.tls and "STARTTLS" in client.extensions:
+                raise ProbeError(Code.PLAINTEXT_LOGIN_REFUSED, reason="auth_only_after_starttls")
+            raise ProbeError(offered.code, reason=offered.reason, details={"mechanisms": sorted(mechs)})
         if "PLAIN" in mechs or "LOGIN" not in mechs:
             step.details["method"] = "AUTH PLAIN"
             blob = _b64("\0" + username + "\0" + password)

@@ -7,6 +7,7 @@ from diagnostics.classify import (
     classify_certificate_error,
     classify_greeting,
     classify_imap_login,
+    classify_mechanisms,
     classify_pop3_login,
     classify_sent_copy,
     classify_smtp_auth,
@@ -228,3 +229,21 @@ def test_a_sent_copy_on_a_provider_that_saves_sent_mail_risks_duplicates():
     assert classify_sent_copy(save_sent_copy=True, provider_saves_sent=True).code == Code.DUPLICATE_SENT_RISK
     assert classify_sent_copy(save_sent_copy=True, provider_saves_sent=False).code == Code.OK
     assert classify_sent_copy(save_sent_copy=False, provider_saves_sent=True).code == Code.OK
+
+
+@pytest.mark.parametrize(
+    ("mechanisms", "code"),
+    [
+        ({"XOAUTH2", "OAUTHBEARER"}, Code.AUTH_BASIC_AUTH_DISABLED),
+        ({"xoauth2"}, Code.AUTH_BASIC_AUTH_DISABLED),
+        ({"XOAUTH2", "PLAIN"}, Code.OK),
+        ({"LOGIN", "OAUTHBEARER"}, Code.OK),
+        ({"CRAM-MD5"}, Code.OK),  # not OAuth: the password is still worth trying
+        (set(), Code.OK),  # nothing offered is judged elsewhere
+    ],
+)
+def test_a_server_offering_only_oauth_mechanisms_has_password_sign_in_off(mechanisms, code):
+    verdict = classify_mechanisms(mechanisms)
+    assert verdict.code == code
+    if code != Code.OK:
+        assert verdict.reason == "oauth_only"

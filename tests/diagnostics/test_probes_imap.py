@@ -239,3 +239,25 @@ def test_a_preauthenticated_connection_skips_login(scripted_server, test_ca):
                       password="pw-123456")
     assert result.step(Step.LOGIN).details["method"] == "PREAUTH"
     assert not any(" LOGIN " in line for line in server.received)
+
+
+OAUTH_ONLY_CAPABILITIES = "IMAP4rev1 AUTH=XOAUTH2 AUTH=OAUTHBEARER LOGINDISABLED"
+
+
+@pytest.mark.parametrize(("tls", "security"), [(None, "none"), ("implicit", "implicit"), ("starttls", "starttls")])
+def test_a_server_offering_only_oauth_gets_no_password(scripted_server, test_ca, tls, security):
+    server = scripted_server(s.imap(capabilities=OAUTH_ONLY_CAPABILITIES), tls=tls)
+    result = _session("localhost", server.port, security, ca_file=test_ca.ca_pem, username="u@contoso.test",
+                      password="pw-123456")
+    login = result.step(Step.LOGIN)
+    assert (login.code, login.details["reason"]) == (Code.AUTH_BASIC_AUTH_DISABLED, "oauth_only")
+    assert login.details["mechanisms"] == ["OAUTHBEARER", "XOAUTH2"]
+    assert not any(" LOGIN " in line or " AUTHENTICATE " in line for line in server.received)
+
+
+def test_oauth_only_before_starttls_is_a_plaintext_refusal(scripted_server, test_ca):
+    # STARTTLS is on offer: after it the server may allow passwords, so the advice is to turn encryption on.
+    server = scripted_server(s.imap(capabilities=OAUTH_ONLY_CAPABILITIES), tls="starttls")
+    result = _session("localhost", server.port, "none", ca_file=test_ca.ca_pem, username="u@contoso.test",
+                      password="pw-123456")
+    assert result.step(Step.LOGIN).code == Code.PLAINTEXT_LOGIN_REFUSED

@@ -84,3 +84,21 @@ def test_the_ehlo_name_is_an_address_literal_by_default(scripted_server, test_ca
     server = scripted_server(s.smtp())
     _session(server.port, "none", ca_file=test_ca.ca_pem, host="127.0.0.1")
     assert "EHLO [127.0.0.1]" in server.received
+
+
+def test_a_server_offering_only_oauth_gets_no_password(scripted_server, test_ca):
+    server = scripted_server(s.smtp(auth_mechanisms="XOAUTH2 OAUTHBEARER", auth_reply=s.SMTP_AUTH_OK))
+    result = _session(server.port, "none", ca_file=test_ca.ca_pem, host="127.0.0.1", username="u@contoso.test",
+                      password="pw-123456")
+    step = result.step(Step.SMTP_AUTH)
+    assert (step.code, step.details["reason"]) == (Code.AUTH_BASIC_AUTH_DISABLED, "oauth_only")
+    assert step.details["mechanisms"] == ["OAUTHBEARER", "XOAUTH2"]
+    assert not any(line.upper().startswith("AUTH") for line in server.received)
+
+
+def test_oauth_only_before_starttls_sends_no_password_in_clear(scripted_server, test_ca):
+    server = scripted_server(s.smtp(auth_mechanisms="XOAUTH2", auth_on_plaintext=True), tls="starttls")
+    result = _session(server.port, "none", ca_file=test_ca.ca_pem, host="127.0.0.1", username="u@contoso.test",
+                      password="pw-123456")
+    assert result.step(Step.SMTP_AUTH).code == Code.PLAINTEXT_LOGIN_REFUSED
+    assert not any(line.upper().startswith("AUTH") for line in server.received)

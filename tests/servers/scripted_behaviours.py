@@ -260,8 +260,10 @@ def smtp(
     host_name: str = "mx.example.test",
     auth_reply: str | _Drop = SMTP_BAD_CREDENTIALS,
     auth_on_plaintext: bool = False,
+    auth_mechanisms: str = "LOGIN PLAIN",
 ) -> Behaviour:
     """An SMTP submission server whose AUTH (PLAIN or LOGIN) always ends with `auth_reply` (DROP closes).
+    EHLO advertises `AUTH <auth_mechanisms>` (e.g. "XOAUTH2 OAUTHBEARER" for an OAuth-only server).
 
     With tls="starttls", EHLO offers STARTTLS and, like Microsoft 365, AUTH only after it unless
     `auth_on_plaintext`. Mail is refused until AUTH succeeded and is never delivered.
@@ -284,7 +286,7 @@ def smtp(
                 if conn.can_start_tls:
                     lines.append("STARTTLS")
                 if conn.tls_active or not conn.can_start_tls or auth_on_plaintext:
-                    lines.append("AUTH LOGIN PLAIN")
+                    lines.append(f"AUTH {auth_mechanisms}")
                 for index, item in enumerate(lines):
                     conn.send_line(("250 " if index == len(lines) - 1 else "250-") + item)
             elif command == "HELO":
