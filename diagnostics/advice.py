@@ -79,6 +79,9 @@ _ADVICE: dict[Code, Advice] = {
     )),
     Code.AUTH_INVALID_CREDENTIALS: Advice(Code.AUTH_INVALID_CREDENTIALS, "T2",
                                           _("The user name or password was not accepted"), (
+        # IMAP [EXPIRED] and [CONTACTADMIN] land here too (their reason is in the details).
+        _("If the server says the password has expired or asks you to contact the administrator, do that "
+          "first, then run the check again."),
         _("Type the password by hand: a browser may have filled in an old one."),
         _("Check that the user name is the full address if your provider asks for it."),
         _("If it still fails, check whether the provider has locked or expired the password."),
@@ -136,6 +139,9 @@ _ADVICE: dict[Code, Advice] = {
     Code.SERVER_BUSY: Advice(Code.SERVER_BUSY, "T1", _("The server is busy or temporarily unavailable"), (
         _("Wait a few minutes and run the check again."),
         _("Close other mail programs using this mailbox if the server limits connections."),
+        # POP3 [SYS/PERM] lands here too: waiting does not help then.
+        _("If the server says the mailbox is permanently unavailable, the provider refuses this mailbox: "
+          "contact the provider."),
         _CHECK_OTHER_CLIENT,
     )),
     Code.TIMEOUT: Advice(Code.TIMEOUT, "T1", _("The server stopped answering"), (

@@ -84,3 +84,15 @@ def test_titles_render_lazily_in_the_active_language():
         assert str(advice.title)  # untranslated until the ja catalog lands, but rendered at use, not import
     with translation.override("en"):
         assert str(advice.title) == "The server stopped answering"
+
+
+def test_invalid_credentials_advice_puts_an_expired_password_or_an_administrator_first():
+    # IMAP [EXPIRED] and [CONTACTADMIN] are auth_invalid_credentials: the first step must fit them too.
+    first = str(advice_for(Code.AUTH_INVALID_CREDENTIALS).steps[0]).lower()
+    assert "expired" in first and "contact the administrator" in first and "first" in first
+
+
+def test_busy_server_advice_covers_a_permanent_refusal():
+    # POP3 [SYS/PERM] is server_busy: waiting alone is the wrong advice for it.
+    text = " ".join(str(s) for s in advice_for(Code.SERVER_BUSY).steps).lower()
+    assert "permanently" in text and "contact the provider" in text
