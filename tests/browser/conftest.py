@@ -95,6 +95,7 @@ def loopback_browser_flows(settings, test_ca):
     """Runs may reach Dovecot and aiosmtpd on loopback, trust the test CA, and ask this suite's DNS server."""
     with running_dns_server(ZONE) as dns:
         settings.DIAGNOSTICS_ALLOWED_NETWORKS = LOOPBACK
+        settings.DIAGNOSTICS_EXTRA_PORTS = list(range(1024, 65536))  # the test servers' high ports
         settings.DIAGNOSTICS_CA_FILE = str(test_ca.ca_pem)
         settings.DIAGNOSTICS_CONNECT_TIMEOUT = 2.0
         settings.DIAGNOSTICS_STEP_TIMEOUT = 5.0
