@@ -64,6 +64,8 @@ def step_message(*, name: str, status: str, code: str, details: Mapping[str, Any
     if status == StepStatus.ERROR:
         return _("This step could not finish.")
     if not code or code == Code.OK:
+        if name == "domain" and details and details.get("source") == "guess":
+            return _("No known provider serves this domain: the usual server names were assumed.")
         if name == "tls" and details and all(
                 isinstance(side, Mapping) and side.get("not_applicable") for side in details.values()):
             return _("No secure connection is configured: passwords travel unencrypted.")

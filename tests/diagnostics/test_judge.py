@@ -92,3 +92,14 @@ def test_a_clean_run_gets_the_ok_advice_and_an_interrupted_one_does_not():
 def test_details_are_made_json_safe():
     assert judge.plain({"a": (Code.OK, {1, 2}.__class__([1])), "b": Security.IMPLICIT}) == {
         "a": ["ok", [1]], "b": "implicit"}
+
+
+def test_step_messages_say_what_was_actually_found():
+    assert "assumed" in str(judge.step_message(name="domain", status="passed", code="ok",
+                                               details={"source": "guess"}))
+    assert "identified" in str(judge.step_message(name="domain", status="passed", code="ok",
+                                                  details={"source": "mx"}))
+    no_tls = {"incoming": {"not_applicable": "no_tls_configured"}, "outgoing": {"not_applicable": "x"}}
+    assert "unencrypted" in str(judge.step_message(name="tls", status="passed", code="ok", details=no_tls))
+    assert "ran out of time" in str(judge.step_message(name="login", status="skipped", code="",
+                                                       details={"skipped_because": "run_time_limit"}))
