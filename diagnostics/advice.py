@@ -156,6 +156,3 @@ def advice_for(code: Code | str) -> Advice:
     """Advice for any code; raises ValueError for a string that is not a code."""
     return _ADVICE[Code(code)]
 
-
-def scenario_for(code: Code | str) -> str | None:
-    return advice_for(code).scenario

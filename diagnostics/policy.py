@@ -2,7 +2,8 @@
 
 A diagnostic connects wherever a user's settings point, so without a guard it is a tool for reaching the
 worker's own network (loopback, the cloud metadata service, private ranges). Every resolved address is
-checked here before a socket is opened, and the probe then connects to that checked address.
+checked here before a socket is opened (probes.net.connect_checked, the one guard), and the probe then
+connects to that checked address.
 
 The block list is explicit on purpose: CPython 3.11.7 predates the fix to `ipaddress.is_private` /
 `is_global` (CVE-2024-4032), so those properties are not trusted alone.
@@ -14,7 +15,6 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from diagnostics.probes.dns import resolve_addresses
 from diagnostics.probes.results import Code, ProbeError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -137,24 +137,3 @@ class OutboundPolicy:
         if not 0 < port < 65536 or (self.allowed_ports is not None and port not in self.allowed_ports):
             raise ProbeError(Code.TARGET_NOT_ALLOWED, reason="port_not_allowed", details={"port": port})
 
-
-def resolve_checked(
-    host: str,
-    port: int,
-    *,
-    allowed_networks: Iterable[str | IPNetwork] | None = (),
-    timeout: float,
-    nameservers: Iterable[str] = (),
-) -> list[IPAddress]:
-    """Resolve `host` and return its addresses, every one allowed by policy.
-
-    Raises ProbeError: dns_not_found / timeout from resolution; target_not_allowed when any address is
-    refused (one refused address refuses the host: a name that mixes public and private answers is
-    exactly the DNS-rebinding shape this guard exists for).
-    """
-    policy = OutboundPolicy.build(allowed_networks=allowed_networks)
-    policy.check_port(port)
-    addresses = resolve_addresses(host, timeout=timeout, nameservers=nameservers)
-    for addr in addresses:
-        policy.check_address(addr)
-    return addresses

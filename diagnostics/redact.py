@@ -43,10 +43,6 @@ def mask_secrets(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def truncate(text: str, limit: int = MAX_LINE_CHARS) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}… [{len(text) - limit} more chars]"
-
-
 MIN_SECRET_TAIL = 3  # a kept end this long that begins a secret is masked too
 
 
@@ -107,7 +103,3 @@ def redact_client_line(line: str) -> str:
         return f"{match.group('keep')} {MASK}" if match.group("rest") else line
     return line
 
-
-def redact_server_line(line: str, secrets: Iterable[str]) -> str:
-    """A server line as it may be stored: secrets masked, length bounded."""
-    return truncate(mask_secrets(line, secrets))

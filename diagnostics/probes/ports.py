@@ -23,14 +23,6 @@ RECOMMENDED: dict[Protocol, tuple[tuple[int, Security], ...]] = {
 ALL_STANDARD_PORTS = frozenset(port for _, port in STANDARD_PORTS)
 
 
-def default_port(protocol: Protocol | str, security: Security | str) -> int:
-    protocol, security = Protocol(protocol), Security(security)
-    for port, sec in RECOMMENDED[protocol]:
-        if sec == security or (security == Security.NONE and sec == Security.STARTTLS):
-            return port
-    return RECOMMENDED[protocol][0][0]
-
-
 def check_settings(*, protocol: Protocol | str, port: int, security: Security | str) -> StepResult:
     """The "settings" step: does the port fit the protocol and security? A mismatch is a warning
     (port_protocol_mismatch) with a reason and the suggested pairs; a non-standard port is fine."""

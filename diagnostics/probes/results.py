@@ -6,6 +6,7 @@ Nothing here touches the network or Django; every value is JSON-serializable thr
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,7 +120,7 @@ class StepResult:
             "step": str(self.step),
             "code": str(self.code),
             "transient": self.transient,
-            "details": _plain(self.details),
+            "details": plain(self.details),
             "transcript": list(self.transcript),
             "duration_ms": self.duration_ms,
         }
@@ -158,12 +159,15 @@ class SessionResult:
         }
 
 
-def _plain(value: Any) -> Any:
-    """Make details JSON-safe: enums to their values, tuples/sets to lists."""
+def plain(value: Any) -> Any:
+    """A JSON-safe copy: enums to their values, mappings to dicts with text keys, tuples/sets to lists,
+    anything else that is not a JSON scalar (a lazy translation string, for one) to its text."""
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [_plain(v) for v in value]
-    return value
+        return [plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

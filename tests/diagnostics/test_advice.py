@@ -4,7 +4,7 @@ import pytest
 from django.utils import translation
 from django.utils.functional import Promise
 
-from diagnostics.advice import advice_for, scenario_for
+from diagnostics.advice import advice_for
 from diagnostics.probes.results import Code
 
 EXPECTED_SCENARIOS = {
@@ -57,7 +57,7 @@ def test_every_code_has_a_title_and_steps(code):
 
 @pytest.mark.parametrize(("code", "scenario"), EXPECTED_SCENARIOS.items())
 def test_each_code_leads_to_its_scenario(code, scenario):
-    assert scenario_for(code) == scenario
+    assert advice_for(code).scenario == scenario
 
 
 def test_advice_is_found_by_the_code_string_too():

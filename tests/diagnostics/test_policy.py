@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from diagnostics.policy import OutboundPolicy, check_address, is_address_allowed, resolve_checked
+from diagnostics.policy import OutboundPolicy, check_address, is_address_allowed
 from diagnostics.probes.results import Code, ProbeError
 
 REFUSED_BY_DEFAULT = [
@@ -97,19 +97,3 @@ def test_a_port_list_limits_the_ports():
     assert caught.value.details == {"port": 6379}
     OutboundPolicy.build().check_port(6379)  # no list: any port
 
-
-def test_resolve_checked_refuses_a_literal_internal_address_without_connecting():
-    with pytest.raises(ProbeError) as caught:
-        resolve_checked("169.254.169.254", 993, allowed_networks=[], timeout=1)
-    assert caught.value.code == Code.TARGET_NOT_ALLOWED
-
-
-def test_resolve_checked_refuses_localhost_from_the_hosts_file():
-    with pytest.raises(ProbeError) as caught:
-        resolve_checked("localhost", 993, allowed_networks=[], timeout=1)
-    assert caught.value.code == Code.TARGET_NOT_ALLOWED
-
-
-def test_resolve_checked_returns_the_checked_addresses_when_allowed():
-    addresses = resolve_checked("localhost", 993, allowed_networks=["127.0.0.0/8", "::1/128"], timeout=1)
-    assert [str(a) for a in addresses][0] == "127.0.0.1"

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from diagnostics.redact import MASK, mask_secrets, redact_client_line, redact_server_line, redact_text, secret_forms
+from diagnostics.redact import MASK, mask_secrets, redact_client_line, redact_text, secret_forms
 
 
 @pytest.mark.parametrize(
@@ -43,10 +43,6 @@ def test_it_masks_every_wire_form_of_the_password_in_server_lines():
 def test_no_password_means_nothing_to_mask():
     assert secret_forms(username="alice", password=None) == []
     assert mask_secrets("a1 OK", []) == "a1 OK"
-
-
-def test_long_server_lines_are_cut():
-    assert len(redact_server_line("x" * 10_000, [])) < 600
 
 
 PASSWORD = "S3cretPassw0rd!"
