@@ -84,7 +84,10 @@ _NAMESPACE_SCRIPT = textwrap.dedent(
 
     zone = {"metadata.evil.example": {"A": ["169.254.169.254"]},
             "private.evil.example": {"A": ["10.0.0.1"]},
-            "mixed.evil.example": {"A": ["127.0.0.1", "10.0.0.1"]}}
+            "mixed.evil.example": {"A": ["127.0.0.1", "10.0.0.1"]},
+            "mapped.evil.example": {"AAAA": ["::ffff:10.0.0.1"]},
+            "nat64.evil.example": {"AAAA": ["64:ff9b::a9fe:a9fe"]},
+            "loopback.allowed.example": {"A": ["127.0.0.1"]}}
     with running_dns_server(zone) as dns:
         options = ProbeOptions.build(allowed_networks=["127.0.0.0/8"], connect_timeout=1.0,
                                      nameservers=(f"127.0.0.1:{dns.port}",))
@@ -105,8 +108,11 @@ def test_names_that_resolve_to_internal_addresses_are_refused_in_an_isolated_net
     done = subprocess.run(["unshare", "-n", "sh", "-c", command], cwd=REPO, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:3] == [
+    assert done.stdout.splitlines() == [
+        "loopback.allowed.example port_closed",  # the allowed range is reached: the guard refuses no more than it must
+        "mapped.evil.example target_not_allowed",  # IPv4-mapped 10.0.0.1, answered as AAAA only
         "metadata.evil.example target_not_allowed",
         "mixed.evil.example target_not_allowed",
+        "nat64.evil.example target_not_allowed",  # NAT64 form of 169.254.169.254, answered as AAAA only
         "private.evil.example target_not_allowed",
     ]
