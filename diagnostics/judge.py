@@ -2,7 +2,6 @@
 status it implies, and the advice to show. No network, no database: unit-tested on plain data."""
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -35,19 +34,6 @@ AUTH_CODES = frozenset({
 })
 # Steps whose failure means the mailbox cannot be reached at all.
 CONNECTION_STEPS = frozenset({"dns", "port", "tls", "greeting", "login", "smtp_auth"})
-
-
-def plain(value: Any) -> Any:
-    """JSON-safe copy: enums to values, tuples and sets to lists, lazy strings to text."""
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [plain(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
 
 def status_of(result: StepResult) -> str:

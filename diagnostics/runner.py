@@ -29,7 +29,7 @@ from diagnostics.probes import imap, pop3, smtp
 from diagnostics.probes.dns import resolve_host
 from diagnostics.probes.net import ProbeOptions
 from diagnostics.probes.ports import ALL_STANDARD_PORTS, check_port, check_settings
-from diagnostics.probes.results import Code, Security, Step, StepResult
+from diagnostics.probes.results import Code, Security, Step, StepResult, plain
 from mailsettings.providers import (
     detect_provider_for_domain,
     mismatched_hosts,
@@ -96,7 +96,7 @@ class StepWriter:
             message = str(judge.step_message(name=str(name), status=status, code=code, details=details))
         row = DiagnosticStep.objects.create(
             run=self.run, position=len(self.rows) + 1, name=str(name), status=status, code=code or "",
-            message=message, duration_ms=duration_ms, details=judge.plain(details or {}),
+            message=message, duration_ms=duration_ms, details=plain(details or {}),
         )
         self.rows.append(row)
         if self.on_step is not None:
@@ -323,7 +323,8 @@ def _credentials_session(writer: StepWriter, *, module, wanted: tuple[str, ...],
 def _walk_port_check(run: DiagnosticRun, writer: StepWriter) -> None:
     host, port = run.target["host"], int(run.target["port"])
     options = probe_options(deadline=writer.deadline)
-    dns_result = resolve_host(host, timeout=options.connect_timeout, nameservers=options.nameservers)
+    dns_result = resolve_host(host, timeout=options.connect_timeout, nameservers=options.nameservers,
+                              deadline=options.deadline)
     writer.write_result(Step.DNS, dns_result)
     if not dns_result.ok:
         writer.skip(Step.PORT, because="an_earlier_step_failed")
@@ -342,7 +343,8 @@ def _walk_domain_details(run: DiagnosticRun, writer: StepWriter) -> None:
                                                 duration_ms=int((time.monotonic() - started) * 1000)))
     options = probe_options(deadline=writer.deadline)
     servers = {"incoming": detection.incoming, "outgoing": detection.outgoing}
-    resolved = {side: resolve_host(s.host, timeout=options.connect_timeout, nameservers=options.nameservers)
+    resolved = {side: resolve_host(s.host, timeout=options.connect_timeout, nameservers=options.nameservers,
+                                  deadline=options.deadline)
                 for side, s in servers.items()}
     writer.write_result(Step.DNS, judge.merge(Step.DNS, resolved))
     writer.check_time()
