@@ -30,10 +30,12 @@ _ADVICE: dict[Code, Advice] = {
     Code.OK: Advice(Code.OK, None, _("Everything checked out"), (
         _("No action is needed."),
     )),
-    Code.TARGET_NOT_ALLOWED: Advice(Code.TARGET_NOT_ALLOWED, None, _("This server address cannot be tested"), (
-        _("The server name points to a private or reserved network address, which this service does not "
-          "connect to."),
-        _("Check that the server name is the public name your provider gives, not an internal one."),
+    Code.TARGET_NOT_ALLOWED: Advice(Code.TARGET_NOT_ALLOWED, None, _("This server or port cannot be tested"), (
+        _("This service connects only to public addresses and to mail ports (IMAP 993/143, POP3 995/110, "
+          "SMTP 465/587/25): the server name points to a private or reserved address, or the port is not a "
+          "mail port."),
+        _("Check that the server name is the public name your provider gives, not an internal one, and that the "
+          "port is the one your provider lists."),
         _("If your organization runs its own mail server, ask the service operator to allow its network."),
     )),
     Code.DNS_NOT_FOUND: Advice(Code.DNS_NOT_FOUND, "T1", _("The server name does not exist"), (
