@@ -18,28 +18,6 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
-def form_apply_error(form: forms.BaseForm, error: MailbindError, *, field_map: dict[str, str] | None = None) -> None:
-    """Show `error` on `form`: each message of `error.fields` (or the one `error.field`) on its field (renamed
-    through `field_map`), the rest above the form. A field the form does not have gets its sentence above the form, never lost."""
-    field_map = field_map or {}
-    placed: set[str] = set()
-    fields = error.fields or {}
-    if not fields and getattr(error, "field", None):
-        # A conflict about one field (address_in_use) names it without being a validation error.
-        fields = {error.field: [error.message]}
-    for name, messages in fields.items():
-        target = field_map.get(name, name)
-        for message in messages:
-            if target in form.fields:
-                form.add_error(target, str(message))
-                placed.add(str(message))
-            else:
-                form.add_error(None, str(message))
-    # The general sentence sums up above the form, unless it only repeats a field's sentence (T6).
-    if str(error.message) not in placed:
-        form.add_error(None, str(error.message))
-
-
 class SignInForm(forms.Form):
     """Email and password, checked by accounts.services.signin_authenticate (throttled, no enumeration)."""
 

@@ -20,10 +20,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.throttling import ScopedRateThrottle
 
-from accounts.forms import form_apply_error
 from accounts.models import User
 from config.errors import InvalidInput, MailbindError, Throttled
 from config.exception_handler import as_product_error
+from config.form_errors import form_add_product_error
 from diagnostics import judge, selectors, services
 from diagnostics.forms import DomainDetailsForm, PortCheckForm
 from diagnostics.models import DiagnosticRun, RunKind
@@ -229,7 +229,7 @@ def _new_account(request: HttpRequest) -> HttpResponse:
                 raise
             form = MailAccountForm(request.POST)
             form.is_valid()
-            form_apply_error(form, error)
+            form_add_product_error(form, error, summary=True)
             status = error.status_code
         else:
             form = MailAccountForm.from_detection(data=request.POST, detection=detection)
@@ -292,7 +292,7 @@ def _tool(request: HttpRequest, *, form_class, template: str, nav: str, start) -
                 throttle(request, "tools")
                 run = start(actor=request.user, **form.cleaned_data)
             except MailbindError as error:
-                form_apply_error(form, error)
+                form_add_product_error(form, error, summary=True)
                 status = error.status_code
             else:
                 return redirect("tool-run", pk=run.pk)

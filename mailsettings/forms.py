@@ -8,9 +8,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import form_apply_error
 from accounts.models import User
 from config.errors import MailbindError
+from config.form_errors import form_add_product_error
 from mailsettings import services
 from mailsettings.models import MailAccount, Protocol, Security
 from mailsettings.providers import Detection
@@ -91,7 +91,7 @@ class MailAccountForm(forms.Form):
         try:
             return services.mail_account_register(actor=actor, owner=owner, data=self.service_data())
         except MailbindError as error:
-            form_apply_error(self, error)
+            form_add_product_error(self, error, summary=True)
             self.error = error
             return None
 
@@ -136,5 +136,5 @@ class PasswordChangeForm(forms.Form):
                 apply_to=self.cleaned_data["apply_to"] or None,
             )
         except MailbindError as error:
-            form_apply_error(self, error)
+            form_add_product_error(self, error, summary=True)
             return None
