@@ -36,6 +36,7 @@ from mailsettings.providers import (
     provider_saves_sent_mail,
 )
 from mailsettings.resolvers import resolver_from_settings
+from mailsettings.warnings import sent_copy_saver
 
 logger = logging.getLogger(__name__)
 
@@ -268,8 +269,9 @@ def _walk_account(run: DiagnosticRun, writer: StepWriter) -> None:
         writer.skip(Step.SMTP_AUTH, because="outgoing_server_unreachable")
 
     # 10. duplicates: a copy saved by us and one saved by the provider (T8).
+    saver = sent_copy_saver(domain_provider=provider, smtp_host=account.smtp_host)
     verdict = judge.sent_copy_verdict(save_sent_on_server=account.save_sent_on_server,
-                                      provider_saves_sent=provider_saves_sent_mail(provider))
+                                      provider_saves_sent=provider_saves_sent_mail(saver))
     writer.write_result("duplicates", verdict)
 
 

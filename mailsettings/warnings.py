@@ -25,7 +25,7 @@ class SettingsWarning:
         return {"code": self.code, "message": str(self.message)}
 
 
-def _server_warnings(*, side: Any, protocol: str, port: int, security: str) -> list[SettingsWarning]:
+def server_warnings(*, side: Any, protocol: str, port: int, security: str) -> list[SettingsWarning]:
     found: list[SettingsWarning] = []
     label = _PROTOCOL_LABELS[protocol]
     securities = ports.standard_securities(protocol, port)
@@ -55,17 +55,20 @@ def _server_warnings(*, side: Any, protocol: str, port: int, security: str) -> l
     return found
 
 
-def _provider_of(*, domain: str, smtp_host: str) -> Provider | None:
-    for provider in PROVIDERS:
-        if domain in provider.domains:
-            return provider
-    # A custom domain on a provider shows in its SMTP server's name. IP literals and "localhost" name no
-    # provider (the bridge's local address would otherwise make every loopback server "Proton").
+def sent_copy_saver(*, domain_provider: Provider | None, smtp_host: str) -> Provider | None:
+    """Who files a copy of each sent mail by itself (scenario T8): the provider whose SMTP server sends it, else
+    the provider serving the address's domain. The form knows the domain only from the preset table; diagnostics
+    pass the provider found through MX. IP literals and "localhost" name no provider (the bridge's local address
+    would otherwise make every loopback server "Proton")."""
     if smtp_host and any(ch.isalpha() for ch in smtp_host) and smtp_host != "localhost" and ":" not in smtp_host:
         for provider in PROVIDERS:
             if host_belongs_to_provider(provider, smtp_host):
                 return provider
-    return None
+    return domain_provider
+
+
+def _preset_provider(domain: str) -> Provider | None:
+    return next((provider for provider in PROVIDERS if domain in provider.domains), None)
 
 
 def settings_warnings(
@@ -79,12 +82,12 @@ def settings_warnings(
     smtp_security: str,
     save_sent_on_server: bool,
 ) -> list[SettingsWarning]:
-    found = _server_warnings(
+    found = server_warnings(
         side=_("Incoming server"), protocol=protocol, port=incoming_port, security=incoming_security
     )
-    found += _server_warnings(side=_("Outgoing server"), protocol=ports.SMTP, port=smtp_port, security=smtp_security)
+    found += server_warnings(side=_("Outgoing server"), protocol=ports.SMTP, port=smtp_port, security=smtp_security)
     if save_sent_on_server:
-        provider = _provider_of(domain=address_domain, smtp_host=smtp_host)
+        provider = sent_copy_saver(domain_provider=_preset_provider(address_domain), smtp_host=smtp_host)
         if provider is not None and provider.saves_sent_mail:
             # Scenario T8: the provider files a copy itself, so saving one more shows every sent mail twice.
             found.append(SettingsWarning("duplicate_sent_risk", format_lazy(

@@ -7,6 +7,7 @@ import time
 from diagnostics.probes.net import ProbeOptions, connect_checked
 from diagnostics.probes.results import Code, ProbeError, Protocol, Security, Step, StepResult
 from mailsettings import ports as port_facts
+from mailsettings.warnings import server_warnings
 
 # The facts live in mailsettings.ports (the settings forms use them too); here they are typed for the probes.
 STANDARD_PORTS: dict[tuple[Protocol, int], frozenset[Security]] = {
@@ -23,24 +24,33 @@ RECOMMENDED: dict[Protocol, tuple[tuple[int, Security], ...]] = {
 ALL_STANDARD_PORTS = frozenset(port for _, port in STANDARD_PORTS)
 
 
+_WARNING_REASONS = {"port_security_mismatch": "security_mismatch", "port_of_other_protocol": "port_of_other_protocol"}
+_MODEL_SECURITY = {
+    Security.IMPLICIT: port_facts.SSL, Security.STARTTLS: port_facts.STARTTLS, Security.NONE: port_facts.NONE,
+}
+
+
 def check_settings(*, protocol: Protocol | str, port: int, security: Security | str) -> StepResult:
-    """The "settings" step: does the port fit the protocol and security? A mismatch is a warning
+    """The "settings" step: does the port fit the protocol and security? The rule is mailsettings' own (the
+    warnings shown with the account), so the form and the diagnostic never disagree. A mismatch is a warning
     (port_protocol_mismatch) with a reason and the suggested pairs; a non-standard port is fine."""
     protocol, security = Protocol(protocol), Security(security)
     result = StepResult(step=Step.SETTINGS, details={"protocol": protocol, "port": port, "security": security})
-    suggest = [{"port": p, "security": s} for p, s in RECOMMENDED[protocol]]
-    securities = STANDARD_PORTS.get((protocol, port))
-    if securities is not None:
-        if security not in securities:
-            result.code = Code.PORT_PROTOCOL_MISMATCH
-            result.details.update(reason="security_mismatch", expected_security=sorted(securities), suggested=suggest)
-        return result
-    other = sorted(p for p, prt in STANDARD_PORTS if prt == port and p != protocol)
-    if other:
+    codes = {w.code for w in server_warnings(side="", protocol=protocol.value, port=port,
+                                             security=_MODEL_SECURITY[security])}
+    mismatch = next((code for code in _WARNING_REASONS if code in codes), None)
+    if mismatch:
         result.code = Code.PORT_PROTOCOL_MISMATCH
-        result.details.update(reason="port_of_other_protocol", port_protocol=other, suggested=suggest)
-    else:
+        result.details.update(reason=_WARNING_REASONS[mismatch],
+                              suggested=[{"port": p, "security": s} for p, s in RECOMMENDED[protocol]])
+        if (protocol, port) in STANDARD_PORTS:
+            result.details["expected_security"] = sorted(STANDARD_PORTS[(protocol, port)])
+        else:
+            result.details["port_protocol"] = sorted(p for p, prt in STANDARD_PORTS if prt == port and p != protocol)
+    if "nonstandard_port" in codes:
         result.details["standard"] = False
+    if "no_encryption" in codes:
+        result.details["encrypted"] = False
     return result
 
 

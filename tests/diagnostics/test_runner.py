@@ -209,3 +209,13 @@ def test_a_configuration_without_tls_says_so(user_s, make_account, dovecot, smtp
     account = make_account(user_s, incoming_port=dovecot.imap_port, incoming_security="none")
     _run, steps, _ = run_for(account)
     assert steps["tls"].details["incoming"]["not_applicable"] == "no_tls_configured"
+
+
+def test_the_duplicate_warning_agrees_with_the_accounts_own_warnings(user_s, make_account):
+    from mailsettings.warnings import account_warnings
+
+    # A custom domain whose MX names no provider, sending through Gmail's SMTP server (which files the copy).
+    account = make_account(user_s, smtp_host="smtp.gmail.com", save_sent_on_server=True)
+    _run, steps, _ = run_for(account)
+    assert "duplicate_sent_risk" in [w.code for w in account_warnings(account)]
+    assert (steps["duplicates"].status, steps["duplicates"].code) == ("warning", "duplicate_sent_risk")
