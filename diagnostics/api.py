@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from config.pagination import StandardPagination
 from diagnostics import judge, selectors, services
 from diagnostics.models import DiagnosticRun, DiagnosticStep
 
@@ -57,10 +58,17 @@ class _PostThrottled:
         return [ScopedRateThrottle()] if self.request.method == "POST" else []
 
 
+class RunPagination(StandardPagination):
+    # A run carries its steps with their transcripts: a smaller page keeps a list response small.
+    page_size = 10
+    max_page_size = 50
+
+
 class AccountDiagnosticsView(_PostThrottled, ListAPIView):
     """GET: the account's runs, newest first. POST: start a run (202); a run in flight is returned as it is."""
 
     serializer_class = RunOutput
+    pagination_class = RunPagination
 
     def get_queryset(self):
         return selectors.diagnostic_run_list_for_account(actor=self.request.user, account_id=self.kwargs["pk"])
