@@ -28,11 +28,7 @@ run: messages migrate
 	@echo ""
 	@echo "mailbind is starting at http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
 	@echo ""
-	@trap 'kill 0' INT TERM EXIT; \
-	$(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2 & \
-	$(VENV)/bin/celery -A config beat --loglevel=INFO & \
-	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload & \
-	wait
+	PORT=$(PORT) $(PY) -m config.run_local
 
 test: messages
 	$(PY) -m pytest $(PYTEST_ARGS)
