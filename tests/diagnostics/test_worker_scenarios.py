@@ -1,0 +1,66 @@
+"""The scenarios of the seed, each through the API and a real Celery worker on the configured broker (Redis in
+CI's second pass), against real or scripted servers on loopback; runs and accounts read back from the database."""
+import time
+
+import pytest
+
+from diagnostics.models import DiagnosticRun
+from tests.servers import scripted
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("loopback_diagnostics")]
+
+
+def run_through_worker(client, account) -> DiagnosticRun:
+    response = client.post(f"/api/v1/mail-accounts/{account.pk}/diagnostics/")
+    assert response.status_code == 202, response.json()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        run = DiagnosticRun.objects.get(pk=response.json()["id"])
+        if run.is_finished:
+            account.refresh_from_db()
+            return run
+        time.sleep(0.1)
+    raise AssertionError("the worker did not finish the run")
+
+
+def steps_of(run):
+    return {s.name: (s.status, s.code) for s in run.steps.all()}
+
+
+# (name, how the account differs from alice's good one, expected outcome, failing step, account status, scenario)
+SCENARIOS = {
+    "gmail_app_password": ("imap", "implicit", scripted.imap_gmail, ("app_password",),
+                           "auth_app_password_required", "login", "auth_failed", "T2"),
+    "gmail_web_login": ("imap", "implicit", scripted.imap_gmail, ("web_login",),
+                        "auth_web_login_required", "login", "auth_failed", "T2"),
+    "exchange_login_failed": ("imap", "implicit", scripted.imap_exchange, (),
+                              "auth_invalid_credentials", "login", "auth_failed", "T2"),
+    "dropped_during_login": ("imap", "implicit", scripted.drop_during_auth, ("imap",),
+                             "disconnected_during_auth", "login", "connection_failed", "T3"),
+    "smtp_on_the_imap_port": ("imap", None, scripted.wrong_protocol_smtp, (),
+                              "wrong_protocol", "greeting", "connection_failed", "T1"),
+    "m365_basic_auth_disabled": ("smtp", "starttls", scripted.smtp_microsoft365, ("basic_auth_disabled",),
+                                 "auth_basic_auth_disabled", "smtp_auth", "auth_failed", "T2"),
+    "expired_certificate": ("imap", "implicit:expired", scripted.imap, (),
+                            "tls_certificate_invalid", "tls", "connection_failed", "T1"),
+}
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_each_scenario_through_the_worker_ends_with_its_code_status_and_advice(
+        name, celery_worker, api_as, user_s, make_account, scripted_server):
+    side, tls, behaviour, args, code, step, status, scenario = SCENARIOS[name]
+    mode, _, cert = (tls or "").partition(":")
+    server = scripted_server(behaviour(*args), tls=mode or None, cert=cert or "localhost")
+    security = {"implicit": "ssl", "starttls": "starttls", "": "none"}[mode]
+    if side == "imap":
+        account = make_account(user_s, incoming_port=server.port, incoming_security=security)
+    else:
+        account = make_account(user_s, smtp_port=server.port, smtp_security=security)
+    client = api_as(user_s)
+    run = run_through_worker(client, account)
+    assert (run.status, run.outcome) == ("failed", code), steps_of(run)
+    assert steps_of(run)[step] == ("failed", code)
+    assert (account.status, account.last_error_code) == (status, code)
+    advice = client.get(f"/api/v1/diagnostics/{run.pk}/").json()["advice"]
+    assert advice[0]["code"] == code and advice[0]["scenario"] == scenario and advice[0]["steps"]
