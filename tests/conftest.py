@@ -119,3 +119,15 @@ def throttle_rates(monkeypatch):
         monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {**ScopedRateThrottle.THROTTLE_RATES, **rates})
 
     return set_rates
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations(django_db_blocker):
+    """Japanese pages need the .mo files; `make test` builds them, a bare `pytest` on a fresh checkout would not."""
+    from django.core.management import call_command
+    from django.utils.translation import trans_real
+
+    with django_db_blocker.unblock():
+        call_command("compilemessages_py", verbosity=0)
+    trans_real._translations = {}
+    trans_real._default = None
