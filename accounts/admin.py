@@ -68,8 +68,9 @@ class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
-        # An organization admin cannot move people to another organization.
-        return ["organization"] if not request.user.is_superuser and obj is not None else []
+        # Nobody moves people between organizations (accounts.services.user_update refuses it); an operator may
+        # still give an organization to a user who has none.
+        return ["organization"] if obj is not None and obj.organization_id is not None else []
 
     # --- every write through accounts.services: scoped, guarded (a locked admin is refused), audited ----------
 

@@ -202,6 +202,13 @@ def user_update(*, actor: User | None, user: User, changes: Mapping[str, Any]) -
     changed = sorted(name for name, value in cleaned.items() if getattr(user, name) != value)
     if not changed:
         return user  # nothing changed: no write, no audit event
+    if "organization" in changed and user.organization_id is not None:
+        # Mail accounts, locks and audit history keep the organization they were made in: moving the person
+        # would leave them behind (and visible to the old organization's admins).
+        raise InvalidInput(fields={"organization": [_(
+            "A user can't move to another organization: their mail accounts, locks and history belong to this "
+            "one. Create a new user in the other organization instead."
+        )]})
     if USER_GUARDED_FIELDS.intersection(changed):
         user_management_check(actor=actor)
     before = {name: getattr(user, name) for name in changed}
