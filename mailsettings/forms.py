@@ -99,20 +99,23 @@ class MailAccountForm(forms.Form):
 
     @classmethod
     def from_detection(cls, *, data: Any, detection: Detection) -> MailAccountForm:
-        """An unbound form keeping what the person typed (never a password) with the detected servers in it."""
-        keep = ("address", "incoming_username", "smtp_username")
-        initial = {name: data.get(name, "") for name in keep}
-        initial.update(
-            protocol=detection.incoming.protocol,
-            incoming_host=detection.incoming.host,
-            incoming_port=str(detection.incoming.port),
-            incoming_security=detection.incoming.security,
-            smtp_host=detection.outgoing.host,
-            smtp_port=str(detection.outgoing.port),
-            smtp_security=detection.outgoing.security,
-            smtp_same_credentials=data.get("smtp_same_credentials") in ("on", "true", "1", True),
-            save_sent_on_server=data.get("save_sent_on_server") in ("on", "true", "1", True),
-        )
+        """An unbound form keeping what the person typed (never a password). The detected servers fill only the
+        host and port fields left empty, and a side's security only where its host was filled in here: pressing
+        "Detect" never overwrites a server the person chose."""
+        typed = ("address", "incoming_host", "incoming_port", "incoming_security", "incoming_username",
+                 "smtp_host", "smtp_port", "smtp_security", "smtp_username")
+        initial: dict[str, Any] = {name: data.get(name, "") for name in typed}
+        initial["protocol"] = detection.incoming.protocol  # detection used the protocol the person chose
+        for side, found in (("incoming", detection.incoming), ("smtp", detection.outgoing)):
+            if not initial[f"{side}_host"].strip():
+                initial[f"{side}_host"] = found.host
+                initial[f"{side}_security"] = found.security
+            if not initial[f"{side}_port"].strip():
+                initial[f"{side}_port"] = str(found.port)
+            if not initial[f"{side}_security"]:
+                del initial[f"{side}_security"]  # the field's own default
+        for name in ("smtp_same_credentials", "save_sent_on_server"):
+            initial[name] = data.get(name) in ("on", "true", "1", True)
         return cls(initial=initial)
 
 

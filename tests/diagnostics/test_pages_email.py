@@ -72,6 +72,25 @@ def test_detect_without_javascript_fills_the_provider_settings_and_its_notes(pag
     assert 'value="someone@gmail-hosted.test"' in html
 
 
+def test_detect_fills_only_the_servers_left_empty_and_keeps_what_was_typed(pages, user_s):
+    html = pages(user_s).post("/settings/email/", {
+        "address": "someone@gmail-hosted.test", "protocol": "imap", "incoming_host": "mail.mine.test",
+        "incoming_port": "1993", "incoming_security": "starttls", "smtp_host": "", "smtp_port": "2525",
+        "incoming_password": SENTINEL, "detect": "1",
+    }).content.decode()
+    assert 'value="mail.mine.test"' in html and 'value="1993"' in html and "imap.gmail.com" not in html
+    assert '<option value="starttls" selected>' in html.split('id="id_incoming_security"')[1].split("</select>")[0]
+    assert 'value="smtp.gmail.com"' in html and 'value="2525"' in html  # the empty host filled, the port kept
+
+
+def test_the_detect_button_returns_to_the_notes_and_saving_is_the_default_button(pages, user_s):
+    html = pages(user_s).get("/settings/email/").content.decode()
+    assert 'formaction="/settings/email/#detect-notes"' in html
+    # The first submit button of the form is what Enter presses: the hidden "save", before "detect".
+    buttons = re.findall(r'<button type="submit" name="(\w+)"', html.split('id="account-form"')[1])
+    assert buttons[:2] == ["save", "detect"]
+
+
 def test_detect_for_an_unknown_domain_says_the_settings_are_a_guess(pages, user_s):
     html = pages(user_s).post("/settings/email/", {"address": "alice@example.test", "detect": "1"}).content.decode()
     assert 'value="imap.example.test"' in html and "Suggested settings were filled in." in html

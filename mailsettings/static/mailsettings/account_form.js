@@ -97,6 +97,8 @@
     field(name).dataset.detected = "true";
     field(name).addEventListener("change", function () { field(name).dataset.detected = "false"; });
   });
+  // IMAP and POP3 use other servers and ports: a new protocol asks for the address's settings again.
+  field("protocol").addEventListener("change", function () { lastAddress = ""; detect(); });
   updateSmtpLogin();
   updateWarning();
 })();
