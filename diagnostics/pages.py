@@ -2,8 +2,8 @@
 
 Every rule lives in the services (mailsettings, diagnostics); a refusal is rendered as its sentence — the lock of
 T7/T9 instead of the form, T6 next to the address, validation next to each field — never a code or a traceback.
-Progress of a run: with JavaScript the page polls an HTML fragment; without it, the page reloads itself
-(<noscript><meta refresh>) until the run has finished, then shows the advice.
+Progress of a run: with JavaScript the page polls an HTML fragment every POLL_SECONDS; without it, the page
+reloads itself every REFRESH_SECONDS (<noscript><meta refresh>) until the run has finished, then shows the advice.
 """
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ EXPECTED_STEPS = {
     RunKind.PORT_CHECK: ("dns", "port"),
     RunKind.DOMAIN_DETAILS: ("domain", "dns", "port"),
 }
-POLL_SECONDS = 2
+POLL_SECONDS = 2  # the JavaScript poller
+REFRESH_SECONDS = 5  # the whole page's reload without JavaScript: heavier, so less often
 
 
 # --- errors as sentences ----------------------------------------------------------------------------------------
@@ -116,7 +117,7 @@ def run_context(run: DiagnosticRun) -> dict[str, Any]:
         "all_ok": finished and [a["code"] for a in advice] == ["ok"],
         "done_count": len(steps), "total_count": max(len(rows), len(steps)),
         "domain_details": domain if run.kind == RunKind.DOMAIN_DETAILS else None,
-        "poll_seconds": POLL_SECONDS,
+        "poll_seconds": POLL_SECONDS, "refresh_seconds": REFRESH_SECONDS,
     }
 
 

@@ -127,7 +127,8 @@ def test_saving_registers_the_account_and_shows_the_run_until_its_advice(pages, 
     assert response.status_code == 302 and response["Location"] == f"/settings/email/runs/{run.pk}/"
 
     waiting = client.get(response["Location"]).content.decode()
-    assert '<meta http-equiv="refresh"' in waiting and 'data-finished="false"' in waiting
+    assert '<meta http-equiv="refresh" content="5">' in waiting and 'data-finished="false"' in waiting
+    assert 'id="run-announcer"' in waiting and "aria-busy" not in waiting
     assert "0 of 10 steps done" in waiting and "Your mail account was saved" in waiting
 
     runner.run_execute(run_id=run.pk)  # what the worker does; the worker itself is in the browser tests
