@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+from urllib.parse import urlsplit
 
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
@@ -20,6 +21,12 @@ class SignInView(auth_views.LoginView):
     authentication_form = SignInForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def get_redirect_url(self) -> str:
+        """Django's safe `next`, except the sign-in page itself: a signed-in user sent there would loop (Django
+        raises instead of redirecting), so they land on the default page."""
+        url = super().get_redirect_url()
+        return "" if url and urlsplit(url).path == self.request.path else url
 
     def form_invalid(self, form: SignInForm) -> HttpResponse:
         response = super().form_invalid(form)

@@ -102,3 +102,16 @@ def test_an_unknown_page_is_a_page_not_a_trace(browser, user_s):
     response = browser.get("/settings/nothing-here/")
     assert response.status_code == 404
     assert "Traceback" not in response.content.decode() and "Not found" in response.content.decode()
+
+
+@pytest.mark.parametrize("next_url", ["/accounts/login/", "/accounts/login/?next=/accounts/login/"])
+def test_a_signed_in_user_sent_to_the_sign_in_page_lands_on_the_email_settings(browser, user_s, next_url):
+    browser.force_login(user_s)
+    response = browser.get("/accounts/login/", {"next": next_url})
+    assert response.status_code == 302 and response["Location"] == "/settings/email/"
+
+
+def test_a_signed_in_user_follows_a_safe_next(browser, user_s):
+    browser.force_login(user_s)
+    response = browser.get("/accounts/login/", {"next": "/tools/port-check/"})
+    assert response.status_code == 302 and response["Location"] == "/tools/port-check/"
