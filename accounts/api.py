@@ -16,10 +16,6 @@ from config.errors import InvalidInput
 from config.filters import IdFilter
 
 
-def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
 class TokenIssueInput(serializers.Serializer):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=256, write_only=True, trim_whitespace=False)
@@ -49,7 +45,7 @@ class TokenView(APIView):
             request=request._request,
             email=data.validated_data["email"],
             password=data.validated_data["password"],
-            client_address=client_address(request),
+            client_address=services.client_address(request),
         )
         _token, plain = services.api_token_issue(user=user)
         return Response({"token": plain}, status=status.HTTP_200_OK)

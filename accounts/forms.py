@@ -14,10 +14,6 @@ from accounts import services
 from config.errors import MailbindError, Throttled
 
 
-def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
 class SignInForm(forms.Form):
     """Email and password, checked by accounts.services.signin_authenticate (throttled, no enumeration)."""
 
@@ -43,7 +39,7 @@ class SignInForm(forms.Form):
         try:
             self.user_cache = services.signin_authenticate(
                 request=self.request, email=cleaned["email"], password=cleaned["password"],
-                client_address=client_address(self.request),
+                client_address=services.client_address(self.request),
             )
         except MailbindError as error:
             # One sentence for a wrong email and a wrong password alike: the form never tells which.

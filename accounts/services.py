@@ -262,6 +262,21 @@ def organization_by_name(*, name: str) -> Organization:
     return organization
 
 
+def client_address(request) -> str:
+    """The client's address, for throttling sign-ins per address (pages and API alike).
+
+    REMOTE_ADDR unless TRUSTED_PROXY_COUNT proxies stand in front of the app; then the N-th address from the right
+    of X-Forwarded-For, the one the outermost trusted proxy saw (anything further left is the client's own claim).
+    The rule of DRF's throttles, which get the same number as NUM_PROXIES."""
+    remote = request.META.get("REMOTE_ADDR") or "unknown"
+    count = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if count <= 0 or not forwarded.strip():
+        return remote
+    addresses = [address.strip() for address in forwarded.split(",")]
+    return addresses[-min(count, len(addresses))] or remote
+
+
 def _failure_keys(*, email: str, client_address: str) -> tuple[str, str]:
     digest = hashlib.sha256(normalize_email(email).encode()).hexdigest()[:32]
     return f"signin-fail:email:{digest}", f"signin-fail:addr:{client_address}"

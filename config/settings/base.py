@@ -104,6 +104,9 @@ AUTH_PASSWORD_VALIDATORS = [
 SIGNIN_FAILURES_PER_EMAIL = env_int("SIGNIN_FAILURES_PER_EMAIL", 5)
 SIGNIN_FAILURES_PER_ADDRESS = env_int("SIGNIN_FAILURES_PER_ADDRESS", 20)
 SIGNIN_FAILURE_WINDOW = env_int("SIGNIN_FAILURE_WINDOW", 900)
+# Reverse proxies in front of the app that append to X-Forwarded-For. 0: the client is REMOTE_ADDR (the header is
+# ignored, anyone can send it); N: the N-th address from its right. Sign-in throttles and DRF's (NUM_PROXIES) alike.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # --- Languages -----------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -141,6 +144,7 @@ REST_FRAMEWORK = {
         "lookups": env_str("LOOKUPS_RATE", "600/hour"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "mailbind API",

@@ -115,3 +115,49 @@ def test_a_signed_in_user_follows_a_safe_next(browser, user_s):
     browser.force_login(user_s)
     response = browser.get("/accounts/login/", {"next": "/tools/port-check/"})
     assert response.status_code == 302 and response["Location"] == "/tools/port-check/"
+
+
+def _fail_sign_in(client, token, email, forwarded):
+    return client.post("/accounts/login/", {"email": email, "password": SENTINEL, "csrfmiddlewaretoken": token},
+                       HTTP_X_FORWARDED_FOR=forwarded)
+
+
+def test_without_trusted_proxies_a_forged_forwarded_for_does_not_escape_the_address_throttle(browser, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    settings.SIGNIN_FAILURES_PER_ADDRESS = 2
+    token = _csrf(browser)
+    _fail_sign_in(browser, token, "a@acme.test", "198.51.100.1")
+    _fail_sign_in(browser, token, "b@acme.test", "198.51.100.2")
+    assert _fail_sign_in(browser, token, "c@acme.test", "198.51.100.3").status_code == 429
+
+
+def test_behind_one_trusted_proxy_each_client_address_is_throttled_on_its_own(browser, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.SIGNIN_FAILURES_PER_ADDRESS = 2
+    token = _csrf(browser)
+    # The proxy appends what it saw; the client may put anything before it.
+    _fail_sign_in(browser, token, "a@acme.test", "10.9.9.9, 198.51.100.1")
+    _fail_sign_in(browser, token, "b@acme.test", "10.8.8.8, 198.51.100.1")
+    assert _fail_sign_in(browser, token, "c@acme.test", "198.51.100.1").status_code == 429
+    assert _fail_sign_in(browser, token, "d@acme.test", "198.51.100.2").status_code == 200
+
+
+@pytest.mark.parametrize(("count", "forwarded", "expected"), [
+    (0, "198.51.100.1", "127.0.0.9"),
+    (1, "", "127.0.0.9"),
+    (1, "203.0.113.7, 198.51.100.1", "198.51.100.1"),
+    (2, "203.0.113.7, 198.51.100.1", "203.0.113.7"),
+    (3, "203.0.113.7, 198.51.100.1", "203.0.113.7"),  # fewer addresses than proxies: the leftmost
+])
+def test_the_client_address_counts_trusted_proxies_from_the_right(settings, rf, count, forwarded, expected):
+    from accounts.services import client_address
+
+    settings.TRUSTED_PROXY_COUNT = count
+    request = rf.get("/", REMOTE_ADDR="127.0.0.9", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_address(request) == expected
+
+
+def test_the_apis_throttles_trust_the_same_number_of_proxies():
+    from rest_framework.settings import api_settings
+
+    assert settings.REST_FRAMEWORK["NUM_PROXIES"] == settings.TRUSTED_PROXY_COUNT == api_settings.NUM_PROXIES == 0
