@@ -20,8 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.throttling import ScopedRateThrottle
 
-from accounts.models import User
-from config.errors import InvalidInput, MailbindError, Throttled
+from config.errors import MailbindError, Throttled
 from config.exception_handler import as_product_error
 from config.form_errors import form_add_product_error
 from diagnostics import judge, selectors, services
@@ -31,7 +30,6 @@ from diagnostics.runner import ACCOUNT_STEPS
 from locks.errors import SettingsLocked
 from mailsettings import selectors as mail_selectors
 from mailsettings import services as mail_services
-from mailsettings.access import mail_settings_check_access
 from mailsettings.forms import MailAccountForm, PasswordChangeForm
 from mailsettings.models import MailAccount
 from mailsettings.warnings import account_warnings
@@ -148,10 +146,6 @@ def run_steps(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- /settings/email/ -------------------------------------------------------------------------------------------
 
-def _own_account(user: User) -> MailAccount | None:
-    return mail_selectors.mail_account_list(actor=user).filter(owner=user, disabled_at__isnull=True).first()
-
-
 def _start_check(request: HttpRequest, account: MailAccount) -> HttpResponse:
     """Start a run of `account` and show its progress; a refusal (throttle, queue down) is a message."""
     try:
@@ -165,24 +159,14 @@ def _start_check(request: HttpRequest, account: MailAccount) -> HttpResponse:
     return redirect("email-run", pk=run.pk)
 
 
-def _account_or_settings(user: User) -> MailAccount:
-    mail_settings_check_access(actor=user, owner=user)  # the lock first: its sentence, not "no account"
-    account = _own_account(user)
-    if account is None:
-        raise _NoAccount()
-    return account
-
-
-class _NoAccount(Exception):
-    pass
-
-
 def _with_account(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The view gets the user's own active account; without one, back to the form. The selector refuses
+    operators and a locked user (its sentence, not "no account")."""
+
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            account = _account_or_settings(request.user)
-        except _NoAccount:
+        account = mail_selectors.mail_account_own_get(actor=request.user)
+        if account is None:
             return redirect("email-settings")
         return view(request, account, *args, **kwargs)
 
@@ -193,11 +177,7 @@ def _with_account(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 @product_errors
 def email_settings(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if user.organization_id is None:
-        error = InvalidInput(_("Mail settings belong to users of an organization; operators have none."))
-        return render(request, "error.html", {"error": error, "nav": "email"}, status=200)
-    mail_settings_check_access(actor=user, owner=user)  # locked: the sentence instead of the form (T7/T9)
-    account = _own_account(user)
+    account = mail_selectors.mail_account_own_get(actor=user)  # locked: the sentence instead of the form (T7/T9)
     if account is None:
         return _new_account(request)
     if request.method == "POST":

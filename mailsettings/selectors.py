@@ -9,7 +9,7 @@ from django.db.models import F, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from config.errors import InvalidInput, NotFound
+from config.errors import InvalidInput, NotFound, PermissionDenied
 from locks.errors import SettingsLocked
 from mailsettings.access import mail_settings_check_access
 from mailsettings.addresses import AddressError, normalize_address
@@ -58,6 +58,24 @@ def mail_account_get(*, actor: User, account_id: int) -> MailAccount:
         raise NotFound()
     mail_settings_check_access(actor=actor, owner=account.owner)
     return account
+
+
+class NoOwnMailSettings(PermissionDenied):
+    """Operators (superusers without an organization) own no mail settings: nothing to show or change."""
+
+    code = "no_mail_settings"
+    default_message = _("Mail settings belong to users of an organization; operators have none.")
+
+
+def mail_account_own_get(*, actor: User) -> MailAccount | None:
+    """The actor's own active account, or None when they have not registered one (or turned it off).
+
+    Refused for operators (NoOwnMailSettings) and, through mail_settings_check_access, for a user whose own
+    settings are locked, admins included (SettingsLocked: T7/T9)."""
+    if actor.organization_id is None:
+        raise NoOwnMailSettings()
+    mail_settings_check_access(actor=actor, owner=actor)
+    return _tenant_accounts(actor=actor).filter(owner=actor, disabled_at__isnull=True).first()
 
 
 def mail_account_owner_get(*, actor: User, owner_id: Any) -> User:

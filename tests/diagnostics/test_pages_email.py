@@ -267,5 +267,10 @@ def test_a_standard_user_cannot_read_a_colleagues_run(pages, user_s, admin_a, ma
 
 
 def test_an_operator_is_told_they_have_no_mail_settings(pages, operator):
-    response = pages(operator).get("/settings/email/")
-    assert response.status_code == 200 and b"operators have none" in response.content
+    client = pages(operator)
+    for method, path in [("get", "/settings/email/"), ("post", "/settings/email/"), ("post", "/settings/email/test/"),
+                         ("get", "/settings/email/password/"), ("get", "/settings/email/turn-off/")]:
+        response = getattr(client, method)(path)
+        assert response.status_code == 403, path
+        assert "Mail settings belong to users of an organization; operators have none." in response.content.decode()
+        assert "no_mail_settings" not in response.content.decode()
