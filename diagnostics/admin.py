@@ -35,7 +35,7 @@ class DiagnosticRunAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     def advice(self, run: DiagnosticRun):
         if not run.is_finished:
             return "—"
-        items = judge.advice_list([(s.status, s.code) for s in run.steps.all()], run_outcome=run.outcome)
+        items = judge.run_advice(run)
         return format_html_join(
             "", "<p><strong>{}</strong> ({})<br>{}</p>",
             ((item["title"], item["code"], " ".join(item["steps"])) for item in items),

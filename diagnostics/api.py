@@ -45,10 +45,7 @@ class RunOutput(serializers.ModelSerializer):
 
     @extend_schema(responses=AdviceOutput(many=True))
     def get_advice(self, run: DiagnosticRun) -> list[dict]:
-        if not run.is_finished:
-            return []
-        rows = [(step.status, step.code) for step in run.steps.all()]
-        return judge.advice_list(rows, run_outcome=run.outcome)
+        return judge.run_advice(run)
 
 
 class _PostThrottled:

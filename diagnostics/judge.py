@@ -174,3 +174,12 @@ def advice_list(rows: Iterable[tuple[str, str]], *, run_outcome: str = "") -> li
         items.append({"code": code, "scenario": advice.scenario, "title": str(advice.title),
                       "steps": [str(s) for s in advice.steps]})
     return items
+
+
+def run_advice(run) -> list[dict[str, Any]]:
+    """The advice of a finished run (DiagnosticRun) from its steps' statuses and codes, in step order, and its
+    outcome; [] while it is in flight. The API, the pages and the admin all show this. Reads run.steps.all():
+    prefetch the steps and it makes no query."""
+    if not run.is_finished:
+        return []
+    return advice_list([(step.status, step.code) for step in run.steps.all()], run_outcome=run.outcome)

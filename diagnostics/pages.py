@@ -95,7 +95,7 @@ def throttle(request: HttpRequest, scope: str) -> None:
 
 def run_context(run: DiagnosticRun) -> dict[str, Any]:
     """What the progress partial shows: finished steps, the ones still to come, and the advice once finished."""
-    steps = list(run.steps.all().order_by("position"))
+    steps = list(run.steps.all())  # in position order (the model's ordering), prefetched by the selectors
     rows = [
         {"name": s.name, "label": STEP_LABELS.get(s.name, s.name), "status": s.status,
          "status_label": s.get_status_display(),
@@ -108,7 +108,7 @@ def run_context(run: DiagnosticRun) -> dict[str, Any]:
         rows += [{"name": name, "label": STEP_LABELS.get(name, name), "status": "waiting",
                   "status_label": _("Waiting"), "message": ""}
                  for name in EXPECTED_STEPS.get(run.kind, ()) if name not in done]
-    advice = judge.advice_list([(s.status, s.code) for s in steps], run_outcome=run.outcome) if finished else []
+    advice = judge.run_advice(run)
     domain = next((s.details for s in steps if s.name == "domain"), None)
     return {
         "run": run, "rows": rows, "finished": finished, "advice": advice,
@@ -182,13 +182,10 @@ def email_settings(request: HttpRequest) -> HttpResponse:
         return _new_account(request)
     if request.method == "POST":
         return redirect("email-settings")
-    runs = selectors.diagnostic_run_list_for_account(actor=user, account_id=account.pk)
-    in_flight = next((run for run in runs[:5] if not run.is_finished), None)
-    last = next((run for run in runs[:10] if run.is_finished), None)
+    in_flight, last = selectors.diagnostic_run_latest_for_account(actor=user, account_id=account.pk)
     context = {
         "nav": "email", "account": account, "warnings": account_warnings(account),
-        "in_flight": in_flight, "last_run": last,
-        "last_advice": run_context(last)["advice"] if last else [],
+        "in_flight": in_flight, "last_run": last, "last_advice": judge.run_advice(last) if last else [],
     }
     return render(request, "diagnostics/email_account.html", context)
 

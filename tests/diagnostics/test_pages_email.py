@@ -206,6 +206,43 @@ def test_test_again_starts_a_run_and_a_second_press_shows_the_same_run(pages, us
     assert "A check is running now." in client.get("/settings/email/").content.decode()
 
 
+def _finished_run(account, *, code, created_at):
+    from diagnostics.models import DiagnosticStep
+
+    run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind="account",
+                                       status="failed", created_at=created_at, finished_at=created_at)
+    DiagnosticStep.objects.create(run=run, position=0, name="login", status="failed", code=code)
+    return run
+
+
+def test_the_account_page_shows_the_run_in_flight_and_the_last_finished_runs_advice_in_few_queries(
+        pages, user_s, make_account):
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    account = make_account(user_s)
+    now = timezone.now()
+    _finished_run(account, code="tls_certificate_expired", created_at=now - timedelta(hours=3))
+    _finished_run(account, code="auth_invalid_credentials", created_at=now - timedelta(hours=2))
+    client = pages(user_s)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/settings/email/")
+    for hours in range(4, 14):  # ten more, older runs: the page reads no more of them
+        _finished_run(account, code="tls_certificate_expired", created_at=now - timedelta(hours=hours))
+    DiagnosticRun.objects.create(organization=account.organization, account=account, kind="account",
+                                 status="running", created_at=now - timedelta(hours=1))
+    with CaptureQueriesContext(connection) as many:
+        html = client.get("/settings/email/").content.decode()
+    assert len(many) == len(few)
+    last_check = html.split('id="last-check"')[1]
+    assert "A check is running now." in html
+    assert "The user name or password was not accepted" in last_check
+    assert "certificate" not in last_check
+
+
 @pytest.mark.parametrize(("apply_to", "incoming", "outgoing"), [
     ("both", True, True), ("incoming", True, False), ("outgoing", False, True)])
 def test_change_password_sets_incoming_outgoing_or_both_and_checks_again(
