@@ -1,4 +1,4 @@
-"""Sign-in, sign-out and the language switcher (server-rendered pages)."""
+"""Sign-in, sign-out, the language switcher, and the page of a refused form token (server-rendered pages)."""
 from __future__ import annotations
 
 import contextlib
@@ -6,12 +6,15 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from accounts import services
 from accounts.forms import SignInForm
-from config.errors import MailbindError
+from config.errors import MailbindError, PermissionDenied
 
 
 class SignInView(auth_views.LoginView):
@@ -47,3 +50,15 @@ def language_view(request: HttpRequest) -> HttpResponse:
         with contextlib.suppress(MailbindError):
             services.user_set_language(user=request.user, language=request.POST.get("language", ""))
     return set_language(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form posted with a missing or stale token (a page left open across signing in or out)
+    gets a sentence and a way back to the page it came from, not Django's technical page."""
+    error = PermissionDenied(_("The form expired. Reload the page and try again."))
+    referer = request.META.get("HTTP_REFERER", "")
+    safe = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    context = {"error": error, "back_url": referer if safe else "/"}
+    return render(request, "error.html", context, status=error.status_code)

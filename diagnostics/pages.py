@@ -17,6 +17,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -64,7 +66,9 @@ def render_error(request: HttpRequest, error: MailbindError, *, back_url: str = 
 
 
 def product_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Any product error escaping a view becomes its sentence on a page; anything else stays a bug (500)."""
+    """Signed-in pages: any product error escaping a view becomes its sentence on a page, anything else stays a bug
+    (500). Never cached: they show one person's settings (and the browser's back button must not show them after
+    signing out)."""
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -76,7 +80,7 @@ def product_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
                 raise
             return render_error(request, error)
 
-    return login_required(wrapped)
+    return never_cache(login_required(wrapped))
 
 
 def throttle(request: HttpRequest, scope: str) -> None:
@@ -137,11 +141,9 @@ def run_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @product_errors
 def run_steps(request: HttpRequest, pk: int) -> HttpResponse:
-    """The fragment the page polls: the same partial the page renders."""
+    """The fragment the page polls: the same partial the page renders (never cached, as every signed-in page)."""
     run = selectors.diagnostic_run_get(actor=request.user, run_id=pk)
-    response = render(request, "diagnostics/_run_steps.html", {**run_context(run), "urls": _run_urls(run)})
-    response["Cache-Control"] = "no-store"
-    return response
+    return render(request, "diagnostics/_run_steps.html", {**run_context(run), "urls": _run_urls(run)})
 
 
 # --- /settings/email/ -------------------------------------------------------------------------------------------
@@ -173,6 +175,7 @@ def _with_account(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     return product_errors(wrapped)
 
 
+@sensitive_post_parameters("incoming_password", "smtp_password")
 @require_http_methods(["GET", "POST"])
 @product_errors
 def email_settings(request: HttpRequest) -> HttpResponse:
@@ -217,8 +220,6 @@ def _new_account(request: HttpRequest) -> HttpResponse:
         if account is not None:
             messages.success(request, _("Your mail account was saved. It is being checked now."))
             return _start_check(request, account)
-        if isinstance(form.error, SettingsLocked):
-            raise form.error
         status = form.error.status_code if form.error is not None else 400
         holder = (form.error.extra or {}).get("holder") if form.error is not None else None
     saves_sent = bool(detection and "saves_sent_mail" in detection.note_codes)
@@ -233,6 +234,7 @@ def email_test(request: HttpRequest, account: MailAccount) -> HttpResponse:
     return _start_check(request, account)
 
 
+@sensitive_post_parameters("password")
 @require_http_methods(["GET", "POST"])
 @_with_account
 def email_password(request: HttpRequest, account: MailAccount) -> HttpResponse:

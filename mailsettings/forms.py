@@ -1,6 +1,6 @@
 """Forms of the mail-settings page. They parse what a browser sends and hand it to mailsettings.services, which
-holds every rule; a service's refusal comes back onto the form as sentences next to the fields (accounts.forms).
-Password fields never echo a value back (render_value=False)."""
+holds every rule; a service's refusal comes back onto the form as sentences next to the fields
+(config.form_errors.form_add_product_error). Password fields never echo a value back (render_value=False)."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from config.errors import MailbindError
 from config.form_errors import form_add_product_error
+from locks.errors import SettingsLocked
 from mailsettings import services
 from mailsettings.models import MailAccount, Protocol, Security
 from mailsettings.providers import Detection
@@ -36,9 +37,10 @@ def _port(label: Any) -> forms.CharField:
 
 
 def _password(label: Any, *, help_text: Any = "") -> forms.CharField:
+    # The mail provider's password, not this site's: the browser must not offer or save it as mailbind's.
     return forms.CharField(
         label=label, required=False, strip=False, help_text=help_text,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
 
 
@@ -85,11 +87,13 @@ class MailAccountForm(forms.Form):
         return data
 
     def register(self, *, actor: User, owner: User) -> MailAccount | None:
-        """Register through the service; None with the refusal on the form (T6, validation, lock)."""
+        """Register through the service; None with the refusal on the form (T6, validation). A lock propagates."""
         if not self.is_valid():
             return None
         try:
             return services.mail_account_register(actor=actor, owner=owner, data=self.service_data())
+        except SettingsLocked:
+            raise  # the lock's sentence replaces the form
         except MailbindError as error:
             form_add_product_error(self, error, summary=True)
             self.error = error
@@ -131,6 +135,8 @@ class PasswordChangeForm(forms.Form):
     password = _password(_("New password"))
 
     def change(self, *, actor: User, account: MailAccount) -> MailAccount | None:
+        """Change through the service; None with the refusal on the form. A lock is not the form's business: it
+        propagates, and the page shows the lock's sentence instead of the form (T7/T9)."""
         if not self.is_valid():
             return None
         try:
@@ -138,6 +144,8 @@ class PasswordChangeForm(forms.Form):
                 actor=actor, account=account, password=self.cleaned_data["password"],
                 apply_to=self.cleaned_data["apply_to"] or None,
             )
+        except SettingsLocked:
+            raise
         except MailbindError as error:
             form_add_product_error(self, error, summary=True)
             return None

@@ -161,3 +161,41 @@ def test_the_apis_throttles_trust_the_same_number_of_proxies():
     from rest_framework.settings import api_settings
 
     assert settings.REST_FRAMEWORK["NUM_PROXIES"] == settings.TRUSTED_PROXY_COUNT == api_settings.NUM_PROXIES == 0
+
+
+PAGE_POSTS = ["/accounts/login/", "/accounts/logout/", "/accounts/language/", "/settings/email/",
+              "/settings/email/test/", "/settings/email/password/", "/settings/email/turn-off/",
+              "/tools/port-check/", "/tools/domain-details/"]
+
+
+@pytest.mark.parametrize("path", PAGE_POSTS)
+def test_every_page_post_without_its_form_token_is_refused_with_a_sentence(user_s, path):
+    from diagnostics.models import DiagnosticRun
+    from mailsettings.models import MailAccount
+
+    account = MailAccount.objects.create(
+        owner=user_s, organization=user_s.organization, address="s@acme.test", address_normalized="s@acme.test",
+        protocol="imap", incoming_host="imap.acme.test", incoming_port=993, incoming_security="ssl",
+        incoming_username="s@acme.test", incoming_password="x", smtp_host="smtp.acme.test", smtp_port=465,
+        smtp_security="ssl",
+    )
+    client = PageClient(enforce_csrf_checks=True)
+    client.force_login(user_s)
+    data = {"email": user_s.email, "password": SENTINEL, "language": "ja", "apply_to": "both", "host": "localhost",
+            "port": "993", "domain": "acme.test", "address": "t@acme.test", "save": "1"}
+    response = client.post(path, data, HTTP_REFERER="http://testserver/settings/email/")
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert "The form expired. Reload the page and try again." in html and "CSRF" not in html
+    assert 'href="http://testserver/settings/email/"' in html  # back to the page the form was on
+    account.refresh_from_db()
+    user_s.refresh_from_db()
+    assert account.is_active and account.incoming_password == "x" and user_s.language != "ja"
+    assert not DiagnosticRun.objects.exists() and MailAccount.objects.count() == 1
+    assert "_auth_user_id" in client.session  # still signed in
+    client.assert_never_echoed()
+
+
+def test_a_refused_form_token_never_links_back_to_another_site(browser):
+    response = browser.post("/accounts/login/", {"email": "a@acme.test"}, HTTP_REFERER="https://evil.example/")
+    assert response.status_code == 403 and b"evil.example" not in response.content

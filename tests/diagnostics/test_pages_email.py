@@ -137,7 +137,7 @@ def test_saving_registers_the_account_and_shows_the_run_until_its_advice(pages, 
     assert "Everything checked out" in done and "Signing in to the incoming server works." in done
 
     fragment = client.get(f"/settings/email/runs/{run.pk}/steps/")
-    assert fragment["Cache-Control"] == "no-store" and b"<html" not in fragment.content
+    assert "no-store" in fragment["Cache-Control"] and b"<html" not in fragment.content
     assert b"Everything checked out" in fragment.content
 
     page = client.get("/settings/email/").content.decode()
@@ -311,3 +311,36 @@ def test_an_operator_is_told_they_have_no_mail_settings(pages, operator):
         assert response.status_code == 403, path
         assert "Mail settings belong to users of an organization; operators have none." in response.content.decode()
         assert "no_mail_settings" not in response.content.decode()
+
+
+def test_signed_in_pages_are_never_cached(pages, user_s, make_account):
+    account = make_account(user_s)
+    run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind="account")
+    client = pages(user_s)
+    for path in ("/settings/email/", "/settings/email/password/", "/settings/email/turn-off/",
+                 f"/settings/email/runs/{run.pk}/", f"/settings/email/runs/{run.pk}/steps/", "/tools/port-check/",
+                 "/tools/domain-details/"):
+        cache_control = client.get(path)["Cache-Control"]
+        assert "no-store" in cache_control and "private" in cache_control, path
+
+
+def test_the_password_posts_are_hidden_from_error_reports(pages, user_s, make_account, dovecot, smtp_implicit):
+    client = pages(user_s)
+    new = client.post("/settings/email/", form_data(dovecot, smtp_implicit, incoming_port="x"))
+    assert new.wsgi_request.sensitive_post_parameters == ("incoming_password", "smtp_password")
+    make_account(user_s)
+    change = client.post("/settings/email/password/", {"apply_to": "both", "password": ""})
+    assert change.wsgi_request.sensitive_post_parameters == ("password",)
+
+
+def test_a_lock_placed_while_the_password_form_was_open_propagates_from_the_form(user_s, admin_a, make_account):
+    from locks.errors import SettingsLocked
+    from mailsettings.forms import PasswordChangeForm
+
+    account = make_account(user_s)
+    settings_lock_create(actor=admin_a, user=user_s)
+    form = PasswordChangeForm({"apply_to": "both", "password": SENTINEL})
+    with pytest.raises(SettingsLocked):
+        form.change(actor=user_s, account=account)
+    account.refresh_from_db()
+    assert account.incoming_password != SENTINEL
