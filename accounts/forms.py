@@ -1,8 +1,6 @@
-"""Forms of the accounts pages, and the one helper that puts a product error onto a form.
-
-Forms only parse what a browser sends; the rules live in the services. A service's error (config.errors) is
-shown as sentences: its `fields` next to the fields that caused them, its message above the form.
-"""
+"""The sign-in form. It only parses what a browser sends; accounts.services checks the password (throttled per
+email and per client address) and its refusal is the form's one sentence. The helper that puts a product error
+onto any form is config.form_errors.form_add_product_error."""
 from __future__ import annotations
 
 from typing import Any
@@ -49,8 +47,3 @@ class SignInForm(forms.Form):
 
     def get_user(self):
         return self.user_cache
-
-
-class LanguageForm(forms.Form):
-    language = forms.ChoiceField(label=_("Language"), choices=[("en", "English"), ("ja", "日本語")])
-    next = forms.CharField(required=False, widget=forms.HiddenInput)

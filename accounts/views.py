@@ -6,7 +6,8 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -62,3 +63,8 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     )
     context = {"error": error, "back_url": referer if safe else "/"}
     return render(request, "error.html", context, status=error.status_code)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on every page without a <link rel=icon> (the admin's): the bundled icon."""
+    return redirect(static("mailbind/favicon.ico"))

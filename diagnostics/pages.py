@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -33,7 +34,7 @@ from locks.errors import SettingsLocked
 from mailsettings import selectors as mail_selectors
 from mailsettings import services as mail_services
 from mailsettings.forms import MailAccountForm, PasswordChangeForm
-from mailsettings.models import MailAccount
+from mailsettings.models import MailAccount, Security
 from mailsettings.warnings import account_warnings
 
 STEP_LABELS = {
@@ -61,7 +62,10 @@ REFRESH_SECONDS = 5  # the whole page's reload without JavaScript: heavier, so l
 
 def render_error(request: HttpRequest, error: MailbindError, *, back_url: str = "/") -> HttpResponse:
     if isinstance(error, SettingsLocked):
-        return render(request, "diagnostics/locked.html", {"error": error, "nav": "email"}, status=error.status_code)
+        # Who locked and since when (the error's ISO timestamp, shown in the reader's format and time zone).
+        locked_at = parse_datetime((error.extra or {}).get("locked_at") or "")
+        context = {"error": error, "nav": "email", "locked_at": locked_at}
+        return render(request, "diagnostics/locked.html", context, status=error.status_code)
     return render(request, "error.html", {"error": error, "back_url": back_url}, status=error.status_code)
 
 
@@ -114,6 +118,9 @@ def run_context(run: DiagnosticRun) -> dict[str, Any]:
                  for name in EXPECTED_STEPS.get(run.kind, ()) if name not in done]
     advice = judge.run_advice(run)
     domain = next((s.details for s in steps if s.name == "domain"), None)
+    if domain and run.kind == RunKind.DOMAIN_DETAILS:
+        domain = {**domain, "incoming_security_label": _security_label(domain.get("incoming")),
+                  "outgoing_security_label": _security_label(domain.get("outgoing"))}
     return {
         "run": run, "rows": rows, "finished": finished, "advice": advice,
         "all_ok": finished and [a["code"] for a in advice] == ["ok"],
@@ -121,6 +128,12 @@ def run_context(run: DiagnosticRun) -> dict[str, Any]:
         "domain_details": domain if run.kind == RunKind.DOMAIN_DETAILS else None,
         "poll_seconds": POLL_SECONDS, "refresh_seconds": REFRESH_SECONDS,
     }
+
+
+def _security_label(server: Any) -> Any:
+    """The translated name of a server's security (SSL/TLS, STARTTLS, None), not its code."""
+    code = (server or {}).get("security", "")
+    return Security(code).label if code in Security.values else code
 
 
 def _run_urls(run: DiagnosticRun) -> dict[str, str]:
@@ -222,7 +235,7 @@ def _new_account(request: HttpRequest) -> HttpResponse:
             return _start_check(request, account)
         status = form.error.status_code if form.error is not None else 400
         holder = (form.error.extra or {}).get("holder") if form.error is not None else None
-    saves_sent = bool(detection and "saves_sent_mail" in detection.note_codes)
+    saves_sent = form.provider_saves_sent(detection=detection)
     context = {"nav": "email", "form": form, "detection": detection, "saves_sent": saves_sent, "holder": holder,
                "detect_url": reverse("provider-detect")}
     return render(request, "diagnostics/email_new.html", context, status=status)

@@ -14,7 +14,9 @@ from config.form_errors import form_add_product_error
 from locks.errors import SettingsLocked
 from mailsettings import services
 from mailsettings.models import MailAccount, Protocol, Security
+from mailsettings.provider_table import PROVIDERS, Provider
 from mailsettings.providers import Detection
+from mailsettings.warnings import sent_copy_saver
 
 _SECURITY_CHOICES = [
     (Security.SSL, _("SSL/TLS")), (Security.STARTTLS, "STARTTLS"), (Security.NONE, _("None (not encrypted)")),
@@ -42,6 +44,11 @@ def _password(label: Any, *, help_text: Any = "") -> forms.CharField:
         label=label, required=False, strip=False, help_text=help_text,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
+
+
+def _preset_provider(domain: str) -> Provider | None:
+    # The provider table's own domains only: the form's re-render makes no DNS query.
+    return next((provider for provider in PROVIDERS if domain and domain in provider.domains), None)
 
 
 class MailAccountForm(forms.Form):
@@ -100,6 +107,19 @@ class MailAccountForm(forms.Form):
             return None
 
     error: MailbindError | None = None
+
+    def provider_saves_sent(self, *, detection: Detection | None = None) -> bool:
+        """Whether the provider files a copy of each sent mail itself (T8), for the servers on the form as it is
+        shown now: the detected provider (else the preset of the address's domain) and the SMTP host on the form.
+        The page shows the duplicate warning from this on every render."""
+        if detection is not None:
+            domain_provider = detection.provider
+        else:
+            domain = str(self["address"].value() or "").rpartition("@")[2].strip().lower()
+            domain_provider = _preset_provider(domain)
+        smtp_host = str(self["smtp_host"].value() or "").strip().lower()
+        saver = sent_copy_saver(domain_provider=domain_provider, smtp_host=smtp_host)
+        return bool(saver and saver.saves_sent_mail)
 
     @classmethod
     def from_detection(cls, *, data: Any, detection: Detection) -> MailAccountForm:

@@ -199,3 +199,20 @@ def test_every_page_post_without_its_form_token_is_refused_with_a_sentence(user_
 def test_a_refused_form_token_never_links_back_to_another_site(browser):
     response = browser.post("/accounts/login/", {"email": "a@acme.test"}, HTTP_REFERER="https://evil.example/")
     assert response.status_code == 403 and b"evil.example" not in response.content
+
+
+def test_the_error_page_of_a_bug_speaks_the_readers_language():
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    with translation.override("ja"):
+        html = render_to_string("500.html")
+    assert '<html lang="ja">' in html and "Something went wrong" not in html
+
+
+def test_the_site_root_leads_to_the_email_settings_and_the_favicon_is_bundled(browser):
+    assert browser.get("/")["Location"] == "/settings/email/"
+    icon = browser.get("/favicon.ico")
+    assert icon.status_code == 302 and icon["Location"] == "/static/mailbind/favicon.ico"
+    assert browser.get(icon["Location"]).status_code == 200
+    assert 'rel="icon" href="/static/mailbind/favicon.svg"' in browser.get("/accounts/login/").content.decode()

@@ -165,7 +165,9 @@ def test_the_second_user_of_an_address_reads_the_t6_sentence_next_to_the_address
     assert "already configured with IMAP/POP3 in another account" in field_error(html, "address")
     assert "user.s@acme.test" not in html  # never another organization's user
     same_org = pages(admin_b).post("/settings/email/", form_data(dovecot, smtp_implicit)).content.decode()
-    assert "user.s@acme.test uses this address" in same_org  # an admin of the holder's organization may know
+    # An admin of the holder's organization may know who it is: said inside the address field's own block.
+    address_block = same_org.split('id="field-address"')[1].split('id="field-protocol"')[0]
+    assert "user.s@acme.test uses this address" in address_block and 'id="id_address_note"' in address_block
 
 
 def test_a_locked_user_reads_the_lock_sentence_instead_of_the_form_everywhere(
@@ -344,3 +346,40 @@ def test_a_lock_placed_while_the_password_form_was_open_propagates_from_the_form
         form.change(actor=user_s, account=account)
     account.refresh_from_db()
     assert account.incoming_password != SENTINEL
+
+
+@pytest.mark.parametrize(("address", "smtp_host", "shown"), [
+    ("someone@gmail.com", "smtp.gmail.com", True),  # the provider's preset domain and its own SMTP server
+    ("someone@example.test", "smtp.gmail.com", True),  # sent through the provider's SMTP server
+    ("someone@example.test", "localhost", False),
+])
+def test_the_duplicate_warning_is_recomputed_when_a_refused_form_comes_back(
+        pages, user_s, dovecot, smtp_implicit, address, smtp_host, shown):
+    data = form_data(dovecot, smtp_implicit, address=address, smtp_host=smtp_host, incoming_password="",
+                     save_sent_on_server="on")
+    html = pages(user_s).post("/settings/email/", data).content.decode()
+    assert 'id="duplicate-warning"' in html
+    assert ('id="duplicate-warning" hidden' not in html) is shown
+
+
+def test_an_invalid_choice_of_where_the_password_applies_is_tied_to_its_fieldset(pages, user_s, make_account):
+    make_account(user_s)
+    html = pages(user_s).post("/settings/email/password/", {"apply_to": "sideways", "password": SENTINEL}
+                              ).content.decode()
+    assert '<fieldset aria-describedby="id_apply_to_error">' in html
+    assert field_error(html, "apply_to").strip()
+
+
+def test_the_lock_page_says_who_locked_and_since_when(pages, user_s, admin_a):
+    lock = settings_lock_create(actor=admin_a, user=user_s, reason="audit")
+    html = pages(user_s).get("/settings/email/").content.decode()
+    since = re.search(r'id="locked-since">(.*?)</p>', html, re.S).group(1)
+    assert lock.locked_by_name in since and str(lock.locked_at.year) in since and "since" in since
+
+
+def test_an_admin_watching_a_users_run_is_not_told_it_is_their_account(pages, user_s, admin_a, make_account):
+    account = make_account(user_s)
+    run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind="account")
+    admins_view = pages(admin_a).get(f"/settings/email/runs/{run.pk}/").content.decode()
+    assert "Checking a mail account" in admins_view and "your mail account" not in admins_view
+    assert "Checking your mail account" in pages(user_s).get(f"/settings/email/runs/{run.pk}/").content.decode()

@@ -52,7 +52,8 @@ def test_domain_details_show_the_provider_and_its_servers(signed_in):
     assert response["Location"] == f"/tools/runs/{run.pk}/"
     runner.run_execute(run_id=run.pk)
     html = signed_in.get(f"/tools/runs/{run.pk}/steps/").content.decode()
-    assert "Google Workspace" in html and "aspmx.l.google.com" in html and "imap.gmail.com:993" in html
+    assert "Google Workspace" in html and "aspmx.l.google.com" in html
+    assert "imap.gmail.com:993 (IMAP, SSL/TLS)" in html and "smtp.gmail.com:587 (STARTTLS)" in html
     assert 'data-finished="true"' in html
 
 
@@ -71,3 +72,12 @@ def test_the_tools_share_the_apis_rate_limit(signed_in, monkeypatch):
     assert signed_in.post("/tools/domain-details/", {"domain": "example.test"}).status_code == 302
     response = signed_in.post("/tools/domain-details/", {"domain": "example.test"})
     assert response.status_code == 429 and b"Too many attempts" in response.content
+
+
+def test_the_port_help_lists_the_ports_that_can_be_checked_now(signed_in, settings):
+    settings.DIAGNOSTICS_EXTRA_PORTS = [2525]
+    html = signed_in.get("/tools/port-check/").content.decode()
+    assert "A mail port: 25, 110, 143, 465, 587, 993, 995, 2525." in html
+    settings.DIAGNOSTICS_EXTRA_PORTS = list(range(1024, 65536))
+    assert "A mail port: 25, 110, 143, 465, 587, 993, 995, 1024–65535." in signed_in.get("/tools/port-check/"
+                                                                                          ).content.decode()
