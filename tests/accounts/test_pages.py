@@ -216,3 +216,20 @@ def test_the_site_root_leads_to_the_email_settings_and_the_favicon_is_bundled(br
     assert icon.status_code == 302 and icon["Location"] == "/static/mailbind/favicon.ico"
     assert browser.get(icon["Location"]).status_code == 200
     assert 'rel="icon" href="/static/mailbind/favicon.svg"' in browser.get("/accounts/login/").content.decode()
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/settings/", "http:/\\evil.example"])
+def test_sign_in_never_sends_anyone_to_another_site(browser, user_s, target):
+    token = _csrf(browser)
+    response = browser.post("/accounts/login/", {"email": user_s.email, "password": PASSWORD, "next": target,
+                                                 "csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response["Location"] == "/settings/email/"
+    assert browser.get("/accounts/login/", {"next": target})["Location"] == "/settings/email/"  # signed in now
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/settings/"])
+def test_the_language_switcher_never_sends_anyone_to_another_site(browser, user_s, target):
+    browser.force_login(user_s)
+    token = _csrf(browser, "/settings/email/")
+    response = browser.post("/accounts/language/", {"language": "ja", "next": target, "csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and "evil.example" not in response["Location"]

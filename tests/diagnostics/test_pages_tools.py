@@ -1,4 +1,6 @@
 """/tools/port-check/ and /tools/domain-details/: forms that start the tool runs and show the same live steps."""
+import re
+
 import pytest
 
 from diagnostics import runner
@@ -43,7 +45,11 @@ def test_a_port_check_runs_and_shows_its_steps(signed_in, dovecot, settings):
 
 def test_a_blank_domain_is_a_sentence_next_to_the_field(signed_in):
     response = signed_in.post("/tools/domain-details/", {"domain": ""})
-    assert response.status_code == 400 and 'id="id_domain_error"' in response.content.decode()
+    html = response.content.decode()
+    error = re.search(r'<ul class="errorlist" id="id_domain_error">(.*?)</ul>', html, re.S)
+    assert response.status_code == 400 and error and "This field is required." in error.group(1)
+    assert 'aria-describedby="id_domain_helptext id_domain_error"' in html
+    assert not DiagnosticRun.objects.exists()
 
 
 def test_domain_details_show_the_provider_and_its_servers(signed_in):
@@ -64,14 +70,26 @@ def test_another_users_tool_run_is_not_found(signed_in, admin_x):
     assert response.status_code == 404 and b"secret.globex.test" not in response.content
 
 
-def test_the_tools_share_the_apis_rate_limit(signed_in, monkeypatch):
-    from rest_framework.throttling import ScopedRateThrottle
-
-    # DRF reads the rates once, into the class: patch them there (restored after the test).
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"diagnostics": "20/hour", "tools": "1/hour"})
-    assert signed_in.post("/tools/domain-details/", {"domain": "example.test"}).status_code == 302
+def test_the_tools_share_the_apis_rate_limit(signed_in, user_s, api_as, throttle_rates):
+    throttle_rates(tools="1/hour")
+    assert api_as(user_s).post("/api/v1/tools/domain-details/", {"domain": "example.test"}).status_code == 202
     response = signed_in.post("/tools/domain-details/", {"domain": "example.test"})
-    assert response.status_code == 429 and b"Too many attempts" in response.content
+    html = response.content.decode()
+    assert response.status_code == 429 and "Too many attempts. Wait a few minutes and try again." in html
+    assert 'id="id_domain"' in html  # the form stays, with the sentence above it
+    assert DiagnosticRun.objects.count() == 1  # the API's run only
+
+
+@pytest.mark.parametrize(("path", "data"), [("/tools/port-check/", {"host": "localhost", "port": "993"}),
+                                            ("/tools/domain-details/", {"domain": "example.test"})])
+def test_an_operator_on_the_tools_reads_that_they_run_for_an_organization(operator, path, data):
+    client = PageClient()
+    client.force_login(operator)
+    assert client.get(path).status_code == 200
+    response = client.post(path, data)
+    assert response.status_code == 403
+    assert "The tools run on behalf of an organization; sign in as one of its users." in response.content.decode()
+    assert not DiagnosticRun.objects.exists()
 
 
 def test_the_port_help_lists_the_ports_that_can_be_checked_now(signed_in, settings):
