@@ -34,7 +34,9 @@
   function fill(name, value) {
     var input = field(name);
     if (!input) { return; }
-    // Never overwrite what the person typed; a value we filled in before may be replaced.
+    // Never overwrite what the person typed, nor the field they are in (an answer landing while they type would
+    // mix its value with their keystrokes); a value we filled in before may be replaced.
+    if (input === document.activeElement) { return; }
     if (input.value === "" || input.dataset.detected === "true") {
       input.value = String(value);
       input.dataset.detected = "true";
