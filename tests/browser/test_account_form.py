@@ -32,3 +32,15 @@ def test_enter_in_the_password_field_saves_the_typed_servers_and_starts_the_chec
     assert (account.smtp_host, account.smtp_port) == ("localhost", smtp_implicit.port)
     assert account.incoming_password == dovecot.users["alice@example.test"]
     assert account.smtp_password == smtp_implicit.users["alice@example.test"]
+
+
+def test_choosing_pop3_asks_for_the_addresss_pop3_servers_again(open_page, user_s):
+    page = open_page()
+    sign_in(page, user_s.email)
+    page.fill("#id_address", "alice@example.test")
+    page.keyboard.press("Tab")
+    expect(page.locator("#id_incoming_host")).to_have_value("imap.example.test")
+    page.select_option("#id_protocol", "pop3")
+    expect(page.locator("#id_incoming_host")).to_have_value("pop.example.test")
+    expect(page.locator("#id_incoming_port")).to_have_value("995")
+    expect(page.locator("#id_protocol")).to_have_value("pop3")  # the person's choice stays
