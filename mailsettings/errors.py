@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import Conflict
+from config.errors import Conflict, PermissionDenied
 
 
 class AddressInUse(Conflict):
@@ -30,3 +30,10 @@ class AccountChanged(Conflict):
 
     code = "account_changed"
     default_message = _("This mail account was changed meanwhile. Reload it and try again.")
+
+
+class NoOwnMailSettings(PermissionDenied):
+    """Operators (superusers without an organization) own no mail settings: nothing to show or change."""
+
+    code = "no_mail_settings"
+    default_message = _("Mail settings belong to users of an organization; operators have none.")

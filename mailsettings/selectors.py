@@ -9,10 +9,11 @@ from django.db.models import F, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from config.errors import InvalidInput, NotFound, PermissionDenied
+from config.errors import InvalidInput, NotFound
 from locks.errors import SettingsLocked
 from mailsettings.access import mail_settings_check_access
 from mailsettings.addresses import AddressError, normalize_address
+from mailsettings.errors import NoOwnMailSettings
 from mailsettings.filters import MailAccountFilter
 from mailsettings.models import MailAccount
 from mailsettings.provider_table import PROTOCOLS
@@ -58,13 +59,6 @@ def mail_account_get(*, actor: User, account_id: int) -> MailAccount:
         raise NotFound()
     mail_settings_check_access(actor=actor, owner=account.owner)
     return account
-
-
-class NoOwnMailSettings(PermissionDenied):
-    """Operators (superusers without an organization) own no mail settings: nothing to show or change."""
-
-    code = "no_mail_settings"
-    default_message = _("Mail settings belong to users of an organization; operators have none.")
 
 
 def mail_account_own_get(*, actor: User) -> MailAccount | None:

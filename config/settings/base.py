@@ -92,9 +92,9 @@ CACHES = {
 
 # --- Users and sign-in ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/settings/email/"
-LOGOUT_REDIRECT_URL = "/accounts/login/"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "email-settings"
+LOGOUT_REDIRECT_URL = "login"
 CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"  # a sentence ("the form expired"), not Django's technical page
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

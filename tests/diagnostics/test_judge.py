@@ -98,3 +98,17 @@ def test_step_messages_say_what_was_actually_found():
     assert "unencrypted" in str(judge.step_message(name="tls", status="passed", code="ok", details=no_tls))
     assert "ran out of time" in str(judge.step_message(name="login", status="skipped", code="",
                                                        details={"skipped_because": "run_time_limit"}))
+
+
+def test_run_advice_is_empty_in_flight_and_follows_the_steps_once_finished():
+    from types import SimpleNamespace
+
+    def run(status, outcome, steps):
+        rows = [SimpleNamespace(status=s, code=c) for s, c in steps]
+        return SimpleNamespace(is_finished=status not in ("queued", "running"), outcome=outcome,
+                               steps=SimpleNamespace(all=lambda: rows))
+
+    assert judge.run_advice(run("running", "", [("failed", "port_closed")])) == []
+    finished = judge.run_advice(run("failed", "port_closed", [("passed", "ok"), ("failed", "port_closed")]))
+    assert [a["code"] for a in finished] == ["port_closed"]
+    assert [a["code"] for a in judge.run_advice(run("error", "worker_lost", []))] == ["worker_lost"]
