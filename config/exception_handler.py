@@ -90,8 +90,3 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None
 
 def json_404(request, exception=None) -> JsonResponse:
     return JsonResponse(errors.NotFound().as_body(), status=404)
-
-
-def json_500(request) -> JsonResponse:
-    body = {"error": {"code": "server_error", "message": _("Something went wrong on our side. Try again later.")}}
-    return JsonResponse(body, status=500)

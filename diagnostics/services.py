@@ -13,8 +13,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.services import audit_record
-from config.errors import Conflict, InvalidInput, PermissionDenied, ServiceUnavailable, Throttled
+from config.errors import InvalidInput, PermissionDenied
 from diagnostics import judge
+from diagnostics.errors import AccountDisabled, QueueUnavailable, TooManyFailedSignIns
 from diagnostics.models import IN_FLIGHT, DiagnosticRun, DiagnosticStep, RunKind, RunStatus, RunTrigger
 from diagnostics.runner import allowed_ports, longest_run_seconds, run_mark_error
 from mailsettings.hosts import HostError, normalize_host
@@ -23,23 +24,6 @@ from mailsettings.selectors import mail_account_active_for_recheck, mail_account
 from mailsettings.services import mail_account_record_check
 
 logger = logging.getLogger(__name__)
-
-
-class QueueUnavailable(ServiceUnavailable):
-    code = "queue_unavailable"
-    default_message = _("Diagnostics cannot be started right now because the task queue is unreachable. "
-                        "Try again in a few minutes.")
-
-
-class AccountDisabled(Conflict):
-    code = "account_disabled"
-    default_message = _("This mail account is turned off. Turn it on again before checking it.")
-
-
-class TooManyFailedSignIns(Throttled):
-    code = "throttled"
-    default_message = _("Signing in to this server failed too many times. Fix the password first, then wait "
-                        "before checking again.")
 
 
 # --- starting runs ---------------------------------------------------------------------------------------------
