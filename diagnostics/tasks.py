@@ -4,6 +4,7 @@ from __future__ import annotations
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import OperationalError
 
 from diagnostics import runner, services
 
@@ -11,6 +12,12 @@ from diagnostics import runner, services
 @shared_task(
     acks_late=True,  # a worker that dies mid-run leaves the message for another (the runner restarts the run)
     reject_on_worker_lost=True,
+    # A database that is briefly unavailable or locked must not leave the run queued until the sweep: claiming
+    # is atomic and idempotent, so trying again is safe.
+    autoretry_for=(OperationalError,),
+    retry_backoff=1,
+    retry_backoff_max=10,
+    max_retries=5,
     soft_time_limit=settings.DIAGNOSTICS_RUN_TIMEOUT + 10,
     time_limit=settings.DIAGNOSTICS_RUN_TIMEOUT + 30,
     ignore_result=True,

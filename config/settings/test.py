@@ -12,8 +12,11 @@ FIELD_ENCRYPTION_KEYS = [os.environ.get("TEST_FIELD_ENCRYPTION_KEY") or Fernet.g
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; real hashing is Django's business
 ALLOWED_HOSTS = ["*"]
 # Concurrent test runs on one PostgreSQL server must not share a test database.
+# SQLite: a file, as `make run` uses, not the in-memory default. Threads (the worker, live_server) share an
+# in-memory database through SQLite's shared cache, whose table locks fail at once ("database table is locked")
+# instead of waiting like file locks do.
 DATABASES["default"].setdefault("TEST", {})["NAME"] = (
-    None
+    os.path.join(tempfile.mkdtemp(prefix="mailbind-testdb-"), "test.sqlite3")
     if DATABASES["default"]["ENGINE"].endswith("sqlite3")
     else f"test_mailbind{os.environ.get('MAILBIND_TEST_DB_SUFFIX', '')}"
 )

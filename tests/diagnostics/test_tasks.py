@@ -12,6 +12,10 @@ def test_the_run_task_is_acked_late_with_soft_and_hard_limits():
     task = tasks.run_diagnostic
     assert task.acks_late is True and task.reject_on_worker_lost is True
     assert 0 < task.soft_time_limit < task.time_limit
+    # A briefly unavailable database is retried instead of leaving the run queued until the sweep.
+    from django.db import OperationalError
+
+    assert OperationalError in task.autoretry_for and task.max_retries >= 3
 
 
 def test_the_beat_schedule_names_real_tasks():
