@@ -188,17 +188,19 @@ def run_execute(*, run_id: int, on_step: Callable[[DiagnosticStep], None] | None
     except (RunTimedOut, SoftTimeLimitExceeded):
         # The run's budget, or Celery's soft limit (caught before Exception: it is one), ran out.
         writer.skip_rest(run.kind, because="run_time_limit")
-        finished = _finish(run, status=RunStatus.ERROR, outcome=str(Code.TIMEOUT))
+        verdict = (RunStatus.ERROR, str(Code.TIMEOUT))
     except Exception:
         # A bug must not leave the run running forever; the traceback goes to the log, never to the user.
         logger.exception("diagnostic run %s failed unexpectedly", run.pk)
         writer.skip_rest(run.kind, because="run_stopped")
-        finished = _finish(run, status=RunStatus.ERROR, outcome="internal_error")
+        verdict = (RunStatus.ERROR, "internal_error")
     else:
-        status, outcome = judge.judge_run([(row.status, row.code) for row in writer.rows])
-        finished = _finish(run, status=status, outcome=outcome)
-    if finished:
-        _after_run(run)
+        verdict = judge.judge_run([(row.status, row.code) for row in writer.rows])
+    # The run's verdict and the account status it implies are one change: nobody reads a finished run beside an
+    # account that does not show it yet.
+    with transaction.atomic():
+        if _finish(run, status=verdict[0], outcome=verdict[1]):
+            _after_run(run)
     return run
 
 
