@@ -30,7 +30,12 @@ run: messages migrate
 	@echo ""
 	PORT=$(PORT) $(PY) -m config.run_local
 
-test: messages
+# axe-core for the browser tests' accessibility checks (tests/browser/package.json), where npm exists.
+tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/browser --no-audit --no-fund --silent; \
+	else echo "npm not found: browser tests will skip their accessibility checks"; fi
+
+test: messages tests/browser/node_modules/.package-lock.json
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Throughput of the periodic re-check on loopback servers (needs root for Dovecot); prints ratios, asserts no time.

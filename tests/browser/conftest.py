@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.servers.dns_server import running_dns_server
 
@@ -19,6 +21,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# axe-core from npm (tests/browser/package.json, installed by .ci/run with `npm ci --prefix tests/browser`).
+AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PHONE = {"width": 390, "height": 844}
 LOOPBACK = ["127.0.0.0/8", "::1/128"]
 # The zone this suite controls: alice@example.test's domain has an MX naming no known provider.
@@ -52,6 +57,10 @@ def pw_browser(monkeypatch):
             connections.close_all()
 
 
+# Whether each page runs JavaScript: axe-core needs it (its checks never finish in a page where it is off).
+_JAVASCRIPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 @pytest.fixture
 def open_page(pw_browser, live_server):
     """open_page(js=True, locale="en", phone=False) → a page in a fresh browser context (its own cookies)."""
@@ -65,23 +74,62 @@ def open_page(pw_browser, live_server):
         )
         context.set_default_timeout(15_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        _JAVASCRIPT[page] = js
+        return page
 
     yield make
     for context in contexts:
         context.close()
 
 
+def axe_violations(page) -> list[dict]:
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is now (each: id, impact, help, the nodes' targets)."""
+    if not AXE_JS.exists():
+        reason = f"{AXE_JS} is missing (npm ci --prefix tests/browser)"
+        if _in_ci():
+            pytest.fail(f"browser tests need axe-core in CI: {reason}", pytrace=False)
+        pytest.skip(reason)
+    source = AXE_JS.read_text(encoding="utf-8")
+    for attempt in range(3):
+        try:
+            result = page.evaluate(
+                """([source, tags]) => {
+                    if (typeof window.axe === 'undefined') { (0, eval)(source); }
+                    return axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+                }""", [source, AXE_TAGS])
+            break
+        except PlaywrightError as error:
+            # A page that moves on by itself (a finished run) may navigate while axe reads it: read the new one.
+            if "context was destroyed" not in str(error) or attempt == 2:
+                raise
+            page.wait_for_load_state()
+    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+             "nodes": [node["target"] for node in v["nodes"]][:5]} for v in result["violations"]]
+
+
+def assert_accessible(page) -> None:
+    """Fails the test on any WCAG 2.1 AA violation axe-core finds on the page."""
+    violations = axe_violations(page)
+    assert not violations, f"axe-core found WCAG 2.1 AA violations on {page.url}: {violations}"
+
+
 @pytest.fixture
 def shot(request):
-    """shot(page, label): a full-page screenshot in test-artifacts/screenshots/<test name>/, numbered in order."""
+    """shot(page, label): a full-page screenshot in test-artifacts/screenshots/<test name>/, numbered in order.
+
+    Pages of our own (not Django's admin) running JavaScript are checked with axe-core first: every screenshot of
+    a page state is also an accessibility check (WCAG 2.1 AA). `axe=False` skips it. The same pages without
+    JavaScript are the same server-rendered HTML, minus the scripts' enhancements."""
     folder = SCREENSHOTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.png"):
         old.unlink()
     count = [0]
 
-    def take(page, label: str) -> Path:
+    def take(page, label: str, *, axe: bool = True) -> Path:
+        if axe and "/admin/" not in page.url and _JAVASCRIPT.get(page, True):
+            assert_accessible(page)
         count[0] += 1
         path = folder / f"{count[0]:02d}-{label}.png"
         page.screenshot(path=str(path), full_page=True)
