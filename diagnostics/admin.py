@@ -40,3 +40,9 @@ class DiagnosticRunAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
             "", "<p><strong>{}</strong> ({})<br>{}</p>",
             ((item["title"], item["code"], " ".join(item["steps"])) for item in items),
         )
+
+
+# The health page, the webhook endpoints and the delivery logs live in their own modules; importing them
+# registers them.
+from diagnostics.health import admin as _health_admin  # noqa: E402, F401
+from diagnostics.notify import admin as _notify_admin  # noqa: E402, F401

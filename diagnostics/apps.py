@@ -4,4 +4,29 @@ from django.utils.translation import gettext_lazy as _
 
 class DiagnosticsConfig(AppConfig):
     name = "diagnostics"
-    verbose_name = _("Diagnostics")
+    verbose_name = _("Diagnostics and notifications")
+
+    def ready(self) -> None:
+        # Lower apps show codes as sentences through hooks they expose; they never import diagnostics.
+        from accounts.audit_labels import audit_action_register
+        from diagnostics.labels import known_outcomes, outcome_title
+        from diagnostics.notify import signals
+        from mailsettings.outcomes import outcome_describer_register
+
+        outcome_describer_register(outcome_title, known_outcomes)
+        audit_action_register(AUDIT_ACTIONS)
+        signals.connect()
+        # Celery finds diagnostics/tasks.py by itself; the health page's and the notifier's tasks live beside
+        # their code.
+        from diagnostics.health import tasks as _health_tasks  # noqa: F401
+        from diagnostics.notify import tasks as _notify_tasks  # noqa: F401
+
+
+AUDIT_ACTIONS = {
+    "diagnostic.started": _("Check started"),
+    "diagnostic.finished": _("Check finished"),
+    "mail_account.status_changed": _("Mail account status changed"),
+    "webhook_endpoint.created": _("Webhook endpoint added"),
+    "webhook_endpoint.updated": _("Webhook endpoint changed"),
+    "webhook_endpoint.secret_rotated": _("Webhook signing secret replaced"),
+}

@@ -76,7 +76,11 @@ class DiagnosticRun(models.Model):
                 name="account_run_has_account",
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="run_status_created")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="run_status_created"),
+            # The metrics count the runs finished since the last hourly roll-up.
+            models.Index(fields=["finished_at"], name="run_finished_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
@@ -105,3 +109,12 @@ class DiagnosticStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.status}"
+
+
+# The health page's, the notifier's and the metrics' models live beside their code; importing them here is how
+# Django finds them.
+from diagnostics.health.models import AccountHealth, AccountOutcomeDay, MailHealth, StatusSnapshot  # noqa: E402,F401,I001
+from diagnostics.metrics.models import RunHourlyStats  # noqa: E402,F401
+from diagnostics.notify.models import (  # noqa: E402,F401
+    EmailDelivery, EventDispatch, NotificationPreference, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
+)

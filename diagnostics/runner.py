@@ -205,10 +205,9 @@ def run_execute(*, run_id: int, on_step: Callable[[DiagnosticStep], None] | None
 
 
 def _after_run(run: DiagnosticRun) -> None:
-    if run.kind == RunKind.ACCOUNT and run.account_id:
-        from diagnostics.services import account_status_after_run
+    from diagnostics.services import run_finished_record
 
-        account_status_after_run(run=run)
+    run_finished_record(run=run)
 
 
 # --- account runs ------------------------------------------------------------------------------------------

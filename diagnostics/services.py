@@ -16,7 +16,10 @@ from accounts.services import audit_record
 from config.errors import InvalidInput, PermissionDenied
 from diagnostics import judge
 from diagnostics.errors import AccountDisabled, QueueUnavailable, TooManyFailedSignIns
+from diagnostics.health.services import account_status_locked, health_after_check
 from diagnostics.models import IN_FLIGHT, DiagnosticRun, DiagnosticStep, RunKind, RunStatus, RunTrigger
+from diagnostics.notify.models import WebhookEvent
+from diagnostics.notify.subscriptions import organization_listens
 from diagnostics.runner import allowed_ports, longest_run_seconds, run_mark_error
 from mailsettings.hosts import HostError, normalize_host
 from mailsettings.models import AccountStatus, MailAccount
@@ -155,8 +158,22 @@ def account_status_after_run(*, run: DiagnosticRun) -> None:
     if status is None:
         return
     error_code = "" if run.outcome in ("", "ok") else run.outcome
-    mail_account_record_check(account=run.account, status=status, error_code=error_code,
-                              checked_at=run.started_at or run.created_at)
+    checked_at = run.started_at or run.created_at
+    previous = account_status_locked(account_id=run.account_id)
+    if mail_account_record_check(account=run.account, status=status, error_code=error_code, checked_at=checked_at):
+        health_after_check(account=run.account, previous_status=previous, status=status, outcome=error_code,
+                           checked_at=checked_at, run_id=run.pk)
+
+
+def run_finished_record(*, run: DiagnosticRun) -> None:
+    """Audit a finished run when the organization has a webhook endpoint listening for `run.finished`: the
+    periodic re-check of every account would otherwise fill the trail with events nobody reads."""
+    if run.kind == RunKind.ACCOUNT and run.account_id:
+        account_status_after_run(run=run)
+    if organization_listens(organization_id=run.organization_id, event_type=WebhookEvent.RUN_FINISHED):
+        audit_record(action="diagnostic.finished", actor=None, organization=run.organization, target=run,
+                     details={"run": run.pk, "kind": run.kind, "status": run.status, "outcome": run.outcome,
+                              "account": run.account_id})
 
 
 # --- periodic work ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from config.env import env_bool, env_float, env_int, env_list, env_str
@@ -113,6 +114,8 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ja", _("Japanese"))]
 LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
+# Dates read the same everywhere, in both languages: 2026-11-29 14:05 (config/formats/).
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_I18N = True
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_TZ = True
@@ -194,6 +197,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env_int("DIAGNOSTICS_RECHECK_TICK", 300)),
     },
 }
+CELERY_BEAT_SCHEDULE.update({
+    # The health page's daily snapshot: today's rows are rewritten each hour, so the day's last count stands.
+    "diagnostics-health-snapshot": {"task": "diagnostics.health.tasks.take_status_snapshot", "schedule": 3600.0},
+    "diagnostics-metrics-roll-up": {"task": "diagnostics.health.tasks.roll_up_run_stats", "schedule": 600.0},
+    # The notifier's safety net: events no trigger reached, deliveries whose message or worker was lost.
+    "diagnostics-notify-resume": {"task": "diagnostics.notify.tasks.notify_resume", "schedule": 60.0},
+    "diagnostics-notify-digests": {
+        "task": "diagnostics.notify.tasks.send_daily_digests",
+        "schedule": crontab(minute=0, hour=env_int("NOTIFY_DIGEST_HOUR", 7)),
+    },
+})
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Diagnostics ------------------------------------------------------------------------------------------------
@@ -219,6 +233,35 @@ MAILSETTINGS_ALLOW_TEST_DOMAINS = env_bool("MAILSETTINGS_ALLOW_TEST_DOMAINS", Fa
 DNS_TIMEOUT = env_float("DNS_TIMEOUT", 2.0)
 # Nameservers for MX lookups and diagnostics ("10.0.0.53", "127.0.0.1:5353", "[::1]:53"); empty: the system's.
 DNS_NAMESERVERS = env_list("DNS_NAMESERVERS")
+
+# --- Email: SMTP from the environment (`make run` prints mail to the console instead) ------------------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "mailbind <noreply@localhost>")
+# The service's public address, for links in emails (their settings page, the health page).
+MAILBIND_BASE_URL = env_str("MAILBIND_BASE_URL", "http://127.0.0.1:8000")
+
+# --- Notifications: emails and webhooks, each delivery retried with exponential backoff ------------------------
+NOTIFY_RETRY_BASE = env_float("NOTIFY_RETRY_BASE", 30.0)  # seconds before the 2nd try; doubled each time
+NOTIFY_RETRY_MAX = env_float("NOTIFY_RETRY_MAX", 3600.0)  # longest wait between two tries
+NOTIFY_GIVE_UP_AFTER = env_int("NOTIFY_GIVE_UP_AFTER", 86400)  # seconds after which a delivery gives up
+NOTIFY_OUTBOX_HORIZON = env_int("NOTIFY_OUTBOX_HORIZON", 86400)  # audit events older than this are not notified
+NOTIFY_SENDING_STALE_AFTER = env_int("NOTIFY_SENDING_STALE_AFTER", 300)  # an attempt this old lost its worker
+NOTIFY_RESUME_GRACE = env_int("NOTIFY_RESUME_GRACE", 30)  # a due delivery this late had its message lost
+# Webhook endpoints go through the outbound policy: private and reserved addresses are refused unless opened here.
+WEBHOOKS_ALLOWED_NETWORKS = env_list("WEBHOOKS_ALLOWED_NETWORKS")
+WEBHOOKS_CA_FILE = env_str("WEBHOOKS_CA_FILE")  # extra trusted CA certificates (PEM) for endpoints
+WEBHOOKS_TIMEOUT = env_float("WEBHOOKS_TIMEOUT", 10.0)  # seconds per attempt (connect, send, answer)
+
+# --- Metrics: /metrics answers only with this bearer token (off when empty) ----------------------------------
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_MAX_ORGANIZATIONS = env_int("METRICS_MAX_ORGANIZATIONS", 200)  # more are summed as organization="other"
 
 # --- Logging: to the console; nothing here ever formats a secret ------------------------------------------------
 LOGGING = {

@@ -14,3 +14,6 @@ DEBUG = os.environ.get("DJANGO_DEBUG", "1").lower() in {"1", "true", "yes"}
 
 # The demo organization uses demo.test addresses.
 MAILSETTINGS_ALLOW_TEST_DOMAINS = os.environ.get("MAILSETTINGS_ALLOW_TEST_DOMAINS", "1").lower() in {"1", "true", "yes"}
+
+# Notification emails are printed by the web and worker processes instead of being sent.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -1,0 +1,6 @@
+"""One date format for the whole service, in both languages (ISO 8601 order, 24-hour clock)."""
+DATE_FORMAT = "Y-m-d"
+DATETIME_FORMAT = "Y-m-d H:i"
+TIME_FORMAT = "H:i"
+SHORT_DATE_FORMAT = "Y-m-d"
+SHORT_DATETIME_FORMAT = "Y-m-d H:i"
