@@ -11,7 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts import services
+from accounts import audit_display, services
 from accounts.admin_scoping import OrganizationScopedAdmin, ReadOnlyAdminMixin, organization_of
 from accounts.models import ApiToken, AuditEvent, Organization, User
 from config.errors import MailbindError
@@ -144,12 +144,13 @@ class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
-    list_display = ["created_at", "actor_email", "action", "target_repr"]
-    list_filter = ["action"]
+    # Sentences in the reader's language (accounts/audit_display.py); the codes stay on the detail page.
+    list_display = ["created_at", audit_display.actor, audit_display.what, audit_display.about]
+    list_filter = [audit_display.ActionFilter]
     search_fields = ["actor_email", "action", "target_repr"]
-    readonly_fields = ["created_at", "organization", "actor_email", "action", "target_type", "target_id",
-                       "target_repr", "details"]
-    exclude = ["actor"]
+    fields = ["created_at", "organization", audit_display.actor, audit_display.what, "action",
+              audit_display.about, audit_display.details_list]
+    readonly_fields = fields
 
 
 @admin.register(ApiToken)

@@ -12,3 +12,8 @@ class LocksConfig(AppConfig):
         from locks.services import locked_admin_check
 
         user_management_guard_register(locked_admin_check)
+
+        from accounts.audit_labels import audit_action_register
+        from locks.services import ACTION_LOCKED, ACTION_RELEASED
+
+        audit_action_register({ACTION_LOCKED: _("Mail settings locked"), ACTION_RELEASED: _("Mail settings unlocked")})

@@ -21,6 +21,7 @@ from config.errors import InvalidInput, MailbindError, NotFound
 from config.form_errors import form_add_product_error
 from mailsettings import selectors, services
 from mailsettings.models import MailAccount
+from mailsettings.outcomes import outcome_choices, outcome_label
 from mailsettings.validation import mail_account_clean
 from mailsettings.warnings import account_warnings
 
@@ -128,17 +129,28 @@ class MailPasswordForm(forms.Form):
     )
 
 
+class OutcomeFilter(admin.SimpleListFilter):
+    title = _("problem")
+    parameter_name = "last_error_code__exact"
+
+    def lookups(self, request, model_admin):
+        return outcome_choices()
+
+    def queryset(self, request, queryset):
+        return queryset.filter(last_error_code=self.value()) if self.value() else queryset
+
+
 @admin.register(MailAccount)
 class MailAccountAdmin(OrganizationScopedAdmin):
     form = MailAccountChangeForm
     add_form = MailAccountAddForm
-    list_display = ["address", "owner", "protocol", "status", "last_checked_at", "disabled_at"]
-    list_filter = ["status", "protocol"]
+    list_display = ["address", "owner", "protocol", "status", "problem", "last_checked_at", "disabled_at"]
+    list_filter = ["status", OutcomeFilter, "protocol"]
     search_fields = ["address_normalized", "owner__email"]
     list_select_related = ["owner"]
     actions = ["disable_selected", "enable_selected"]
     readonly_fields = [
-        "owner", "password", "status", "last_checked_at", "last_error_code", "warnings",
+        "owner", "password", "status", "last_checked_at", "problem", "warnings",
         "disabled_at", "created_at", "updated_at",
     ]
 
@@ -165,7 +177,7 @@ class MailAccountAdmin(OrganizationScopedAdmin):
                 ]}),
             ]
         return [
-            (None, {"fields": ["owner", "address", "protocol", "status", "last_checked_at", "last_error_code",
+            (None, {"fields": ["owner", "address", "protocol", "status", "last_checked_at", "problem",
                                "warnings", "disabled_at"]}),
             (_("Incoming server"), {"fields": [
                 "incoming_host", "incoming_port", "incoming_security", "incoming_username", "password",
@@ -181,6 +193,14 @@ class MailAccountAdmin(OrganizationScopedAdmin):
     def password(self, obj: MailAccount) -> str:
         url = reverse("admin:mailsettings_mailaccount_password", args=[obj.pk])
         return format_html('{} <a href="{}">{}</a>', _("Stored encrypted; never shown."), url, _("Change password"))
+
+    @admin.display(description=_("problem"), ordering="last_error_code")
+    def problem(self, obj: MailAccount) -> str:
+        # The last check's outcome as a sentence; the code stays beside it for support.
+        if not obj.last_error_code:
+            return "—"
+        return format_html('{} <code class="code-secondary">{}</code>', outcome_label(obj.last_error_code),
+                           obj.last_error_code)
 
     @admin.display(description=_("warnings"))
     def warnings(self, obj: MailAccount) -> str:

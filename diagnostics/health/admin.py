@@ -11,6 +11,7 @@ Stable admin URL names (namespace "admin"):
 from __future__ import annotations
 
 import csv
+import datetime
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -186,7 +187,10 @@ def _cell(value) -> str:
     """A cell a spreadsheet will not run as a formula (CSV injection): a leading =, +, -, @ gets a quote."""
     if value is None:
         return ""
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    if isinstance(value, datetime.datetime):
+        text = timezone.localtime(value).replace(microsecond=0).isoformat()
+    else:
+        text = str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
