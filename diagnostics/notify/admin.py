@@ -203,17 +203,17 @@ class _DeliveryAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(_DeliveryAdmin):
-    list_display = ["created_at", "endpoint", "event", "status", "attempts", "last_status_code", "next_attempt_at",
-                    "error"]
+    list_display = ["created_at", "endpoint", "event_kind", "status", "attempts", "last_status_code",
+                    "next_attempt_at", "error"]
     list_filter = ["status", "event_type", "endpoint"]
     list_select_related = ["endpoint"]
     search_fields = ["endpoint__url", "event_type"]
-    fields = ["endpoint", "event", "event_uid", "status", "attempts", "last_status_code", "next_attempt_at", "error",
+    fields = ["endpoint", "event_kind", "event_uid", "status", "attempts", "last_status_code", "next_attempt_at", "error",
               "created_at", "finished_at", "attempt_table", "body"]
     readonly_fields = fields
 
     @admin.display(description=_("event"), ordering="event_type")
-    def event(self, delivery: WebhookDelivery):
+    def event_kind(self, delivery: WebhookDelivery):
         return format_html('<span title="{}">{}</span>', delivery.event_type, event_label(delivery.event_type))
 
     @admin.display(description=_("last error"))
