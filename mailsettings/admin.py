@@ -21,7 +21,7 @@ from config.errors import InvalidInput, MailbindError, NotFound
 from config.form_errors import form_add_product_error
 from mailsettings import selectors, services
 from mailsettings.models import MailAccount
-from mailsettings.outcomes import outcome_choices, outcome_label
+from mailsettings.outcomes import outcome_choices_present, outcome_label
 from mailsettings.validation import mail_account_clean
 from mailsettings.warnings import account_warnings
 
@@ -134,7 +134,7 @@ class OutcomeFilter(admin.SimpleListFilter):
     parameter_name = "last_error_code__exact"
 
     def lookups(self, request, model_admin):
-        return outcome_choices()
+        return outcome_choices_present(actor=request.user)
 
     def queryset(self, request, queryset):
         return queryset.filter(last_error_code=self.value()) if self.value() else queryset

@@ -37,7 +37,7 @@ from mailsettings.mail_users import (
     mail_users_bound_or_locked,
 )
 from mailsettings.models import AccountStatus, MailAccount
-from mailsettings.outcomes import outcome_choices, outcome_label
+from mailsettings.outcomes import outcome_choices_present, outcome_label
 from mailsettings.services import mail_account_disable
 
 CONFIRM_TEMPLATE = "admin/mail_users/confirm.html"
@@ -116,7 +116,7 @@ class OutcomeFilter(admin.SimpleListFilter):
     parameter_name = "outcome"
 
     def lookups(self, request, model_admin):
-        return outcome_choices()
+        return outcome_choices_present(actor=request.user)
 
     def queryset(self, request, queryset):
         if not self.value():
@@ -152,18 +152,18 @@ def account_status(user) -> str:
                        account.last_error_code, outcome_label(account.last_error_code))
 
 
-@admin.display(description=_("settings locked"), boolean=True, ordering="mail_settings_locked")
-def lock_state(user) -> bool:
-    return mail_user_lock(user) is not None
-
-
-@admin.display(description=_("locked by"))
-def locked_by(user) -> str:
+def lock_text(user) -> str:
+    """"Locked by A. Admin, 2026-11-29 10:04" or "Not locked": one line under the lock button."""
     lock = mail_user_lock(user)
     if lock is None:
-        return "—"
-    return format_html('{}<br><span class="mail-users-since">{}</span>', lock.locked_by_name or _("a removed user"),
-                       date_format(timezone.localtime(lock.locked_at), "DATETIME_FORMAT"))
+        return format_html('<span class="mail-users-lock-state">{}</span>', _("Not locked"))
+    return format_html(
+        '<span class="mail-users-lock-state is-locked">{}</span>',
+        _("Locked by %(name)s, %(when)s") % {
+            "name": lock.locked_by_name or _("a removed user"),
+            "when": date_format(timezone.localtime(lock.locked_at), "DATETIME_FORMAT"),
+        },
+    )
 
 
 @admin.register(MailUser)
@@ -173,6 +173,9 @@ class MailUserAdmin(OrganizationScopedAdmin):
     search_fields = ["email", "full_name", "mail_accounts__address"]
     ordering = ["email"]
     actions = ["lock_selected", "unlock_selected", "turn_off_selected"]
+
+    class Media:
+        css = {"all": ["mailsettings/mail_users.css"]}
     # The detail page is read-only and shows no password hash; changes to people are made under Users.
     fields = ["email", "full_name", "organization", "role", "is_active"]
     readonly_fields = fields
@@ -197,26 +200,28 @@ class MailUserAdmin(OrganizationScopedAdmin):
         filters = request.GET.urlencode()
 
         # A closure, because the button depends on who is looking: nobody gets a button for their own lock.
-        @admin.display(description=_("lock or unlock"))
+        @admin.display(description=_("settings lock"), ordering="mail_settings_locked")
         def settings_lock_button(user):
             lock = mail_user_lock(user)
             if user.pk == actor.pk:
                 if lock is None:
-                    return "—"  # locking yourself is refused: nobody offers a button that cannot work
+                    return lock_text(user)  # locking yourself is refused: nobody offers a button that cannot work
                 return format_html(
-                    '<span class="mail-users-own-lock">{}</span>',
-                    _("Locked: ask another administrator to unlock."),
+                    '<span class="mail-users-own-lock">{}</span><br>{}',
+                    _("Locked: ask another administrator to unlock."), lock_text(user),
                 )
             name, label = ("unlock", _("Unlock settings")) if lock is not None else ("lock", _("Lock settings"))
             url = reverse(f"admin:locks_mailuser_{name}", args=[user.pk])
             if filters:
                 url += "?" + urlencode({"_changelist_filters": filters})
             return format_html(
-                '<a class="button mail-users-{}" style="white-space: nowrap" href="{}">{}</a>', name, url, label
+                '<a class="button mail-users-{}" style="white-space: nowrap" href="{}">{}</a><br>{}', name, url, label,
+                lock_text(user),
             )
 
-        # The button sits beside the email: on a narrow screen the table scrolls and the action stays in view.
-        columns = [email, settings_lock_button, lock_state, locked_by, mail_account, account_status]
+        # Four dense columns (the lock's state under its button) fit 1280 px beside both sidebars; on a narrow
+        # screen the table scrolls and the button, beside the email, stays in view.
+        columns = [email, settings_lock_button, mail_account, account_status]
         return ["organization", *columns] if actor.is_superuser else columns
 
     def changelist_view(self, request, extra_context=None):

@@ -25,3 +25,15 @@ def outcome_label(code: str) -> object:
 
 def outcome_choices() -> list[tuple[str, object]]:
     return _choices[-1]() if _choices else []
+
+
+def outcome_choices_present(*, actor) -> list[tuple[str, object]]:
+    """The choices of a "problem" filter: only the outcomes the actor's active accounts have now (the full list is
+    long, and most of it would filter to nothing)."""
+    from mailsettings.models import MailAccount
+
+    accounts = MailAccount.objects.filter(disabled_at__isnull=True).exclude(last_error_code="")
+    if not actor.is_superuser:
+        accounts = accounts.filter(organization_id=actor.organization_id)
+    present = set(accounts.order_by().values_list("last_error_code", flat=True).distinct())
+    return [(code, label) for code, label in outcome_choices() if code in present]

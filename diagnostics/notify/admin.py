@@ -208,8 +208,8 @@ class WebhookDeliveryAdmin(_DeliveryAdmin):
     list_filter = ["status", "event_type", "endpoint"]
     list_select_related = ["endpoint"]
     search_fields = ["endpoint__url", "event_type"]
-    fields = ["endpoint", "event_kind", "event_uid", "status", "attempts", "last_status_code", "next_attempt_at", "error",
-              "created_at", "finished_at", "attempt_table", "body"]
+    fields = ["endpoint", "event_kind", "event_uid", "status", "attempts", "last_status_code", "next_attempt_at",
+              "error", "created_at", "finished_at", "attempt_table", "body"]
     readonly_fields = fields
 
     @admin.display(description=_("event"), ordering="event_type")

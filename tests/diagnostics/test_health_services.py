@@ -49,7 +49,8 @@ def test_a_status_change_is_audited_once_with_its_transition_and_a_recheck_is_no
     finish_check(account, "ok", at=at(24))
     events = status_events(account)
     assert [(e["from"], e["to"], e["transition"]) for e in events] == [
-        ("pending", "connected", ""), ("connected", "auth_failed", "failing"), ("auth_failed", "connected", "recovered"),
+        ("pending", "connected", ""), ("connected", "auth_failed", "failing"),
+        ("auth_failed", "connected", "recovered"),
     ]
     assert events[1]["outcome"] == "auth_invalid_credentials"
     assert events[2]["previous_outcome"] == "auth_invalid_credentials"

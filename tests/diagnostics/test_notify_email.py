@@ -21,7 +21,8 @@ T0 = timezone.now() - datetime.timedelta(days=2)
 
 def deliver_all() -> list[str]:
     outbox_dispatch()
-    return [deliver_email(pk) for pk in EmailDelivery.objects.filter(status="pending").order_by("pk").values_list("pk", flat=True)]
+    pending = EmailDelivery.objects.filter(status="pending").order_by("pk").values_list("pk", flat=True)
+    return [deliver_email(pk) for pk in pending]
 
 
 @pytest.fixture
@@ -68,7 +69,8 @@ def test_the_mail_is_in_the_owners_language(working, user_s):
     deliver_all()
     (message,) = mail.outbox
     assert message.subject == "s@example.test のメールが使えなくなりました"
-    assert "ユーザー名またはパスワード" in message.body and "https://mailbind.example.com/settings/email/" in message.body
+    assert "ユーザー名またはパスワード" in message.body
+    assert "https://mailbind.example.com/settings/email/" in message.body
 
 
 @pytest.mark.django_db
