@@ -38,10 +38,13 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/
 test: messages tests/browser/node_modules/.package-lock.json
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Throughput of the periodic re-check on loopback servers (needs root for Dovecot); prints ratios, asserts no time.
-# BENCH_ARGS="--accounts 48 --concurrency 1,2,4"; DATABASE_URL / CELERY_BROKER_URL pick PostgreSQL and Redis.
+# Throughput of the periodic re-check on loopback servers (needs root for Dovecot), then the health page and its CSV
+# export with 100,000 accounts; each prints ratios against raw limits, asserts no time.
+# BENCH_ARGS="--accounts 48 --concurrency 1,2,4"; HEALTH_BENCH_ARGS="--accounts 100000 --samples 7";
+# DATABASE_URL / CELERY_BROKER_URL pick PostgreSQL and Redis.
 bench: install
 	$(PY) -m tests.benchmarks.recheck_throughput $(BENCH_ARGS)
+	$(PY) -m tests.benchmarks.health_page $(HEALTH_BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

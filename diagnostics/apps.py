@@ -11,9 +11,12 @@ class DiagnosticsConfig(AppConfig):
         from accounts.audit_labels import audit_action_register
         from diagnostics.labels import known_outcomes, outcome_title
         from diagnostics.notify import signals
+        from diagnostics.notify.models import WebhookEndpoint
         from mailsettings.outcomes import outcome_describer_register
+        from mailsettings.secrets import secret_column_rotate, secret_rotator_register
 
         outcome_describer_register(outcome_title, known_outcomes)
+        secret_rotator_register("webhook endpoint", lambda: secret_column_rotate(WebhookEndpoint, "secret"))
         audit_action_register(AUDIT_ACTIONS)
         signals.connect()
         # Celery finds diagnostics/tasks.py by itself; the health page's and the notifier's tasks live beside

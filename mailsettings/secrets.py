@@ -5,6 +5,7 @@ old keys.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -41,6 +42,43 @@ def secret_decrypt(token: str) -> str:
 def secret_rotate(token: str) -> str:
     """Re-encrypt under the first key (MultiFernet.rotate keeps the original timestamp)."""
     return fernet().rotate(token.encode()).decode()
+
+
+# Other apps' encrypted columns (diagnostics: webhook signing secrets), re-encrypted by `rotate_encryption_keys`
+# after the mail passwords. Registered from their AppConfig.ready(); mailsettings never imports them.
+SecretRotator = Callable[[], dict[str, int]]
+secret_rotators: dict[str, SecretRotator] = {}
+
+
+def secret_rotator_register(label: str, rotate: SecretRotator) -> None:
+    secret_rotators[label] = rotate
+
+
+def _decrypts(key: Fernet, token: str) -> bool:
+    try:
+        key.decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+def secret_column_rotate(model, field_name: str) -> dict[str, int]:
+    """Re-encrypt one EncryptedTextField column of every row under the first key, on the ciphertext, writing a row
+    only if it is unchanged since it was read. Returns {"touched", "current", "changed"} like the mail passwords'."""
+    from django.db.models import TextField, Value
+    from django.db.models.functions import Cast
+
+    first = Fernet(settings.FIELD_ENCRYPTION_KEYS[0].encode())
+    raw = Cast(field_name, output_field=TextField())
+    counts = {"touched": 0, "current": 0, "changed": 0}
+    for pk, token in model.objects.annotate(raw_secret=raw).values_list("pk", "raw_secret").order_by("pk"):
+        if not token or _decrypts(first, token):
+            counts["current"] += 1
+            continue
+        new = Value(secret_rotate(token), output_field=TextField())  # an expression: written as it is
+        updated = model.objects.annotate(raw_secret=raw).filter(pk=pk, raw_secret=token).update(**{field_name: new})
+        counts["touched" if updated else "changed"] += 1
+    return counts
 
 
 # Serialized values (dumpdata, fixtures) are ciphertext behind this marker, never the plaintext.

@@ -323,3 +323,25 @@ def test_a_delivery_whose_message_was_lost_is_published_again_by_the_sweep(admin
     due = deliveries_due(WebhookDelivery, now=now + datetime.timedelta(seconds=settings.NOTIFY_RESUME_GRACE + 1))
     assert set(due) == {lost.pk, dead.pk, fresh.pk}
     assert set(deliveries_due(WebhookDelivery, now=now)) == {lost.pk}  # a fresh one still has its message
+
+
+@pytest.mark.django_db
+def test_rotating_the_encryption_keys_re_encrypts_webhook_secrets_too(admin_a, settings):
+    from io import StringIO
+
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+    from django.db import connection
+
+    endpoint, secret = endpoint_for(admin_a, "https://hooks.example.com/a", ["run.finished"])
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+    out = StringIO()
+    call_command("rotate_encryption_keys", stdout=out)
+    assert "Re-encrypted 1 webhook endpoint row(s)" in out.getvalue()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key is gone: the secret still reads
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == secret
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret FROM diagnostics_webhookendpoint WHERE id = %s", [endpoint.pk])
+        assert Fernet(new_key.encode()).decrypt(cursor.fetchone()[0].encode()).decode() == secret

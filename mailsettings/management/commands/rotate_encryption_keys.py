@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from mailsettings.secrets import secret_rotators
 from mailsettings.services import mail_account_secrets_rotate
 
 
@@ -23,4 +24,11 @@ class Command(BaseCommand):
             f"Re-encrypted {counts['touched']} mail account row(s) under the first key; "
             f"{counts['current']} already used it; {counts['changed']} changed meanwhile and were left as written."
         )
+        for label, rotate in secret_rotators.items():
+            try:
+                counts = rotate()
+            except ImproperlyConfigured as exc:
+                raise CommandError(str(exc)) from None
+            self.stdout.write(f"Re-encrypted {counts['touched']} {label} row(s); {counts['current']} already used the "
+                              f"first key; {counts['changed']} changed meanwhile.")
         self.stdout.write("The other keys can now be removed from FIELD_ENCRYPTION_KEYS.")
