@@ -131,8 +131,10 @@ class DatabaseCollector:
         up = GaugeMetricFamily("mailbind_broker_up", "1 when the task broker answered this scrape.")
         depth = GaugeMetricFamily("mailbind_queue_messages", "Messages waiting in the task queue.", labels=["queue"])
         try:
-            with app.connection_for_read() as connection:
-                connection.ensure_connection(max_retries=1, timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT)
+            # The connection tasks are published on (as /readyz checks it).
+            with app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0,
+                                             timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT)
                 try:
                     _name, count, _consumers = connection.default_channel.queue_declare(queue=queue, passive=True)
                 except Exception:  # a queue that holds nothing may not exist at all (Redis: no key)

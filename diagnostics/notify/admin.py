@@ -196,6 +196,17 @@ class WebhookEndpointAdmin(OrganizationScopedAdmin):
             self._send_test(request, endpoint)
 
 
+class EventTypeFilter(admin.SimpleListFilter):
+    title = _("event")
+    parameter_name = "event_type"
+
+    def lookups(self, request, model_admin):
+        return [*WebhookEvent.choices, (TEST_EVENT, event_label(TEST_EVENT))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(event_type=self.value()) if self.value() else queryset
+
+
 class _DeliveryAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     def has_view_permission(self, request, obj=None) -> bool:
         return self._in_scope(request, obj)
@@ -205,7 +216,7 @@ class _DeliveryAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
 class WebhookDeliveryAdmin(_DeliveryAdmin):
     list_display = ["created_at", "endpoint", "event_kind", "status", "attempts", "last_status_code",
                     "next_attempt_at", "error"]
-    list_filter = ["status", "event_type", "endpoint"]
+    list_filter = ["status", EventTypeFilter, "endpoint"]
     list_select_related = ["endpoint"]
     search_fields = ["endpoint__url", "event_type"]
     fields = ["endpoint", "event_kind", "event_uid", "status", "attempts", "last_status_code", "next_attempt_at",
