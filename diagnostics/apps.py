@@ -12,9 +12,13 @@ class DiagnosticsConfig(AppConfig):
         from diagnostics.labels import known_outcomes, outcome_title
         from diagnostics.notify import signals
         from diagnostics.notify.models import WebhookEndpoint
+        from diagnostics.discovery.discover import discover
+        from mailsettings.discovery import network_discoverer_register
         from mailsettings.outcomes import outcome_describer_register
         from mailsettings.secrets import secret_column_rotate, secret_rotator_register
 
+        # mailsettings answers from local knowledge; the network methods of settings discovery are ours.
+        network_discoverer_register(discover)
         outcome_describer_register(outcome_title, known_outcomes)
         secret_rotator_register("webhook endpoint", lambda: secret_column_rotate(WebhookEndpoint, "secret"))
         audit_action_register(AUDIT_ACTIONS)

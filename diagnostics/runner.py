@@ -30,12 +30,9 @@ from diagnostics.probes.dns import resolve_host
 from diagnostics.probes.net import ProbeOptions
 from diagnostics.probes.ports import ALL_STANDARD_PORTS, check_port, check_settings
 from diagnostics.probes.results import Code, Security, Step, StepResult, plain
-from mailsettings.providers import (
-    detect_provider_for_domain,
-    mismatched_hosts,
-    provider_saves_sent_mail,
-)
-from mailsettings.resolvers import resolver_from_settings
+from mailsettings.addresses import Address
+from mailsettings.discovery import detect
+from mailsettings.providers import mismatched_hosts, provider_saves_sent_mail
 from mailsettings.warnings import sent_copy_saver
 
 logger = logging.getLogger(__name__)
@@ -276,19 +273,24 @@ def _walk_account(run: DiagnosticRun, writer: StepWriter) -> None:
     writer.write_result("duplicates", verdict)
 
 
+def _detect(writer: StepWriter, address: Address, *, protocol: str = "imap"):
+    """The same detection as the settings page's, without probing (the run probes the configured servers itself),
+    within the discovery's deadline and the run's own."""
+    deadline = min(time.monotonic() + settings.DISCOVERY_DEADLINE, writer.deadline or float("inf"))
+    return detect(address, protocol=protocol, probe=False, deadline=deadline)
+
+
 def _domain_step(writer: StepWriter, account) -> Any:
     started = time.monotonic()
-    domain = account.address_normalized.rpartition("@")[2]
-    detection = detect_provider_for_domain(domain, protocol=account.protocol, resolver=resolver_from_settings())
-    body = detection.to_dict()
-    body["notes"] = [note["code"] for note in body["notes"]]
-    result = StepResult(step=Step.DOMAIN, details=body)
+    local, _at, domain = account.address_normalized.rpartition("@")
+    detection = _detect(writer, Address(local=local, domain=domain), protocol=account.protocol)
+    result = StepResult(step=Step.DOMAIN, details=detection.to_details())
     mismatched = mismatched_hosts(detection.provider, incoming_host=account.incoming_host,
                                   smtp_host=account.smtp_host)
     if mismatched:
         result.code = Code.PROVIDER_MISMATCH
         result.details["mismatched"] = mismatched
-        result.details["suggested"] = {"incoming": body["incoming"], "outgoing": body["outgoing"]}
+        result.details["suggested"] = {"incoming": detection.incoming, "outgoing": detection.outgoing}
     result.duration_ms = int((time.monotonic() - started) * 1000)
     writer.write_result(Step.DOMAIN, result)
     return detection.provider
@@ -339,19 +341,17 @@ def _walk_port_check(run: DiagnosticRun, writer: StepWriter) -> None:
 def _walk_domain_details(run: DiagnosticRun, writer: StepWriter) -> None:
     domain = run.target["domain"]
     started = time.monotonic()
-    detection = detect_provider_for_domain(domain, resolver=resolver_from_settings())
-    body = detection.to_dict()
-    body["notes"] = [note["code"] for note in body["notes"]]
-    writer.write_result(Step.DOMAIN, StepResult(step=Step.DOMAIN, details=body,
+    detection = _detect(writer, Address(local="", domain=domain))  # no address: templates stay as published
+    writer.write_result(Step.DOMAIN, StepResult(step=Step.DOMAIN, details=detection.to_details(),
                                                 duration_ms=int((time.monotonic() - started) * 1000)))
     options = probe_options(deadline=writer.deadline)
     servers = {"incoming": detection.incoming, "outgoing": detection.outgoing}
-    resolved = {side: resolve_host(s.host, timeout=options.connect_timeout, nameservers=options.nameservers,
+    resolved = {side: resolve_host(s["host"], timeout=options.connect_timeout, nameservers=options.nameservers,
                                   deadline=options.deadline)
                 for side, s in servers.items()}
     writer.write_result(Step.DNS, judge.merge(Step.DNS, resolved))
     writer.check_time()
-    ports = {side: check_port(s.host, s.port, options=options) if resolved[side].ok else None
+    ports = {side: check_port(s["host"], s["port"], options=options) if resolved[side].ok else None
              for side, s in servers.items()}
     merged = judge.merge(Step.PORT, ports)
     if merged is None:

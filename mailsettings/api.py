@@ -2,6 +2,7 @@
 serializers. Passwords are write-only: no output serializer has a password field."""
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -9,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from config.errors import InvalidInput
 from config.pagination import StandardPagination
 from mailsettings import selectors, services
 from mailsettings.models import MailAccount
@@ -193,13 +195,17 @@ class AddressAvailabilityView(APIView):
 
 
 class ProviderDetectView(APIView):
-    """GET ?address=[&protocol=imap|pop3] → the provider serving the domain and the settings to use."""
+    """GET ?address=[&protocol=imap|pop3][&mode=local|full] → the provider serving the domain and the settings to use.
 
-    throttle_classes = [ScopedRateThrottle]  # each answer may cost an MX lookup
+    mode=local answers from local knowledge at once (our table, the bundled ISPDB); `complete` false says that a
+    full look-up (the default: autoconfig, SRV, MX, verified probing, within DISCOVERY_DEADLINE) may find better."""
+
+    throttle_classes = [ScopedRateThrottle]  # each full answer may cost DNS, HTTPS and probe connections
     throttle_scope = "lookups"
 
     @extend_schema(
-        parameters=[OpenApiParameter("address", str, required=True), OpenApiParameter("protocol", str)],
+        parameters=[OpenApiParameter("address", str, required=True), OpenApiParameter("protocol", str),
+                    OpenApiParameter("mode", str, enum=["local", "full"])],
         responses=inline_serializer(
             "ProviderDetection",
             {
@@ -209,15 +215,23 @@ class ProviderDetectView(APIView):
                 "incoming": serializers.DictField(),
                 "outgoing": serializers.DictField(),
                 "source": serializers.CharField(),
+                "verified": serializers.BooleanField(),
+                "oauth2_only": serializers.BooleanField(),
+                "complete": serializers.BooleanField(),
                 "notes": serializers.ListField(child=serializers.DictField()),
+                "candidates": serializers.ListField(child=serializers.DictField()),
             },
         ),
     )
     def get(self, request: Request) -> Response:
+        mode = (request.query_params.get("mode") or "full").strip().lower()
+        if mode not in ("local", "full"):
+            raise InvalidInput(fields={"mode": [_("Choose local or full.")]})
         detection = selectors.provider_detect(
             actor=request.user,
             address=request.query_params.get("address"),
             protocol=request.query_params.get("protocol"),
+            network=mode == "full",
         )
         body = detection.to_dict()
         body["notes"] = [{"code": note["code"], "message": str(note["message"])} for note in body["notes"]]

@@ -13,9 +13,9 @@ from config.errors import MailbindError
 from config.form_errors import form_add_product_error
 from locks.errors import SettingsLocked
 from mailsettings import services
+from mailsettings.discovery import Detection
 from mailsettings.models import MailAccount, Protocol, Security
-from mailsettings.provider_table import PROVIDERS, Provider
-from mailsettings.providers import Detection
+from mailsettings.providers import provider_for_domain
 from mailsettings.warnings import sent_copy_saver
 
 _SECURITY_CHOICES = [
@@ -44,11 +44,6 @@ def _password(label: Any, *, help_text: Any = "") -> forms.CharField:
         label=label, required=False, strip=False, help_text=help_text,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
-
-
-def _preset_provider(domain: str) -> Provider | None:
-    # The provider table's own domains only: the form's re-render makes no DNS query.
-    return next((provider for provider in PROVIDERS if domain and domain in provider.domains), None)
 
 
 class MailAccountForm(forms.Form):
@@ -110,13 +105,13 @@ class MailAccountForm(forms.Form):
 
     def provider_saves_sent(self, *, detection: Detection | None = None) -> bool:
         """Whether the provider files a copy of each sent mail itself (T8), for the servers on the form as it is
-        shown now: the detected provider (else the preset of the address's domain) and the SMTP host on the form.
-        The page shows the duplicate warning from this on every render."""
+        shown now: the detected provider (else our table's provider for the address's domain) and the SMTP host on
+        the form. The page shows the duplicate warning from this on every render."""
         if detection is not None:
             domain_provider = detection.provider
         else:
             domain = str(self["address"].value() or "").rpartition("@")[2].strip().lower()
-            domain_provider = _preset_provider(domain)
+            domain_provider = provider_for_domain(domain)  # local knowledge: a re-render asks no network
         smtp_host = str(self["smtp_host"].value() or "").strip().lower()
         saver = sent_copy_saver(domain_provider=domain_provider, smtp_host=smtp_host)
         return bool(saver and saver.saves_sent_mail)
@@ -129,15 +124,19 @@ class MailAccountForm(forms.Form):
         typed = ("address", "incoming_host", "incoming_port", "incoming_security", "incoming_username",
                  "smtp_host", "smtp_port", "smtp_security", "smtp_username")
         initial: dict[str, Any] = {name: data.get(name, "") for name in typed}
-        initial["protocol"] = detection.incoming.protocol  # detection used the protocol the person chose
+        initial["protocol"] = detection.incoming["protocol"]  # detection used the protocol the person chose
         for side, found in (("incoming", detection.incoming), ("smtp", detection.outgoing)):
             if not initial[f"{side}_host"].strip():
-                initial[f"{side}_host"] = found.host
-                initial[f"{side}_security"] = found.security
+                initial[f"{side}_host"] = found["host"]
+                initial[f"{side}_security"] = found["security"]
             if not initial[f"{side}_port"].strip():
-                initial[f"{side}_port"] = str(found.port)
+                initial[f"{side}_port"] = str(found["port"])
             if not initial[f"{side}_security"]:
                 del initial[f"{side}_security"]  # the field's own default
+        # A login other than the address itself (IIJ's "local.domain"): fill it in, or the address would be used.
+        username = str(detection.incoming.get("username", ""))
+        if not initial["incoming_username"].strip() and username and "@" not in username:
+            initial["incoming_username"] = username
         for name in ("smtp_same_credentials", "save_sent_on_server"):
             initial[name] = data.get(name) in ("on", "true", "1", True)
         return cls(initial=initial)

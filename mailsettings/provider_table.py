@@ -39,8 +39,8 @@ class ServerSettings:
 class Provider:
     id: str
     name: str
-    imap: ServerSettings
-    smtp: ServerSettings
+    imap: ServerSettings | None = None  # None: no IMAP (an ISPDB or autoconfig entry may list POP3 only)
+    smtp: ServerSettings | None = None
     pop3: ServerSettings | None = None
     domains: tuple[str, ...] = ()  # address domains served by this provider (ASCII, lower case)
     mx_suffixes: tuple[str, ...] = ()  # an MX host equal to or under one of these means this provider

@@ -12,12 +12,12 @@ from accounts.models import User
 from config.errors import InvalidInput, NotFound
 from locks.errors import SettingsLocked
 from mailsettings.access import mail_settings_check_access
-from mailsettings.addresses import AddressError, normalize_address
+from mailsettings.addresses import AddressError, normalize_address, parse_address
+from mailsettings.discovery import Detection, detect
 from mailsettings.errors import NoOwnMailSettings
 from mailsettings.filters import MailAccountFilter
 from mailsettings.models import MailAccount
 from mailsettings.provider_table import PROTOCOLS
-from mailsettings.providers import Detection, detect_provider
 
 
 def _tenant_accounts(*, actor: User) -> QuerySet[MailAccount]:
@@ -124,12 +124,13 @@ def address_availability(*, actor: User, address: Any) -> dict[str, Any]:
     return {"address": normalized, "available": not taken, "code": "address_in_use" if taken else None}
 
 
-def provider_detect(*, actor: User, address: Any, protocol: Any = None) -> Detection:
-    """The provider behind an address and the settings to use. DNS trouble is a note in the answer."""
+def provider_detect(*, actor: User, address: Any, protocol: Any = None, network: bool = True) -> Detection:
+    """The provider behind an address and the settings to use. network=False answers from local knowledge at once;
+    otherwise the network methods run within DISCOVERY_DEADLINE (probes rate-limited per user and per domain).
+    Network trouble is a note in the answer, never an error."""
     _check_tool_access(actor=actor)
     _parse(address)
     protocol = (protocol or "imap").strip().lower()
     if protocol not in PROTOCOLS:
         raise InvalidInput(fields={"protocol": [_("Choose imap or pop3.")]})
-    # The resolver is the service's (settings DNS_NAMESERVERS, DNS_TIMEOUT): see mailsettings/resolvers.py.
-    return detect_provider(address, protocol=protocol)
+    return detect(parse_address(address), protocol=protocol, network=network, actor_id=actor.pk)

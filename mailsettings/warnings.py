@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mailsettings import ports
 from mailsettings.provider_table import PROVIDERS, Provider
-from mailsettings.providers import host_belongs_to_provider
+from mailsettings.providers import host_belongs_to_provider, provider_for_domain
 
 _PROTOCOL_LABELS = {ports.IMAP: "IMAP", ports.POP3: "POP3", ports.SMTP: "SMTP"}
 _SECURITY_LABELS = {ports.SSL: "SSL/TLS", ports.STARTTLS: "STARTTLS", ports.NONE: _("no encryption")}
@@ -57,18 +57,14 @@ def server_warnings(*, side: Any, protocol: str, port: int, security: str) -> li
 
 def sent_copy_saver(*, domain_provider: Provider | None, smtp_host: str) -> Provider | None:
     """Who files a copy of each sent mail by itself (scenario T8): the provider whose SMTP server sends it, else
-    the provider serving the address's domain. The form knows the domain only from the preset table; diagnostics
-    pass the provider found through MX. IP literals and "localhost" name no provider (the bridge's local address
-    would otherwise make every loopback server "Proton")."""
+    the provider serving the address's domain. The form knows the domain from local knowledge only
+    (provider_for_domain); diagnostics pass the provider their detection found. IP literals and "localhost" name no
+    provider (the bridge's local address would otherwise make every loopback server "Proton")."""
     if smtp_host and any(ch.isalpha() for ch in smtp_host) and smtp_host != "localhost" and ":" not in smtp_host:
         for provider in PROVIDERS:
             if host_belongs_to_provider(provider, smtp_host):
                 return provider
     return domain_provider
-
-
-def _preset_provider(domain: str) -> Provider | None:
-    return next((provider for provider in PROVIDERS if domain in provider.domains), None)
 
 
 def settings_warnings(
@@ -87,7 +83,7 @@ def settings_warnings(
     )
     found += server_warnings(side=_("Outgoing server"), protocol=ports.SMTP, port=smtp_port, security=smtp_security)
     if save_sent_on_server:
-        provider = sent_copy_saver(domain_provider=_preset_provider(address_domain), smtp_host=smtp_host)
+        provider = sent_copy_saver(domain_provider=provider_for_domain(address_domain), smtp_host=smtp_host)
         if provider is not None and provider.saves_sent_mail:
             # Scenario T8: the provider files a copy itself, so saving one more shows every sent mail twice.
             found.append(SettingsWarning("duplicate_sent_risk", format_lazy(

@@ -231,6 +231,20 @@ DIAGNOSTICS_AUTH_FAILURE_WINDOW = env_int("DIAGNOSTICS_AUTH_FAILURE_WINDOW", 360
 # Addresses under reserved test domains (.test, .example, .invalid, .localhost): accepted in tests and demos only.
 MAILSETTINGS_ALLOW_TEST_DOMAINS = env_bool("MAILSETTINGS_ALLOW_TEST_DOMAINS", False)
 DNS_TIMEOUT = env_float("DNS_TIMEOUT", 2.0)
+
+# --- Settings discovery (docs/DISCOVERY.md) ---------------------------------------------------------------------
+# The bundled ISPDB (mailsettings/data/ispdb) unless a refreshed copy lives elsewhere.
+MAILSETTINGS_ISPDB_DIR = env_str("MAILSETTINGS_ISPDB_DIR")
+# One deadline for every network method of a detection (autoconfig, SRV, MX, online ISPDB, probing), seconds.
+DISCOVERY_DEADLINE = env_float("DISCOVERY_DEADLINE", 8.0)
+DISCOVERY_FETCH_TIMEOUT = env_float("DISCOVERY_FETCH_TIMEOUT", 3.0)  # one autoconfig/ISPDB fetch, redirects included
+DISCOVERY_MAX_BYTES = env_int("DISCOVERY_MAX_BYTES", 64 * 1024)  # an autoconfig file larger than this is ignored
+DISCOVERY_ALLOW_HTTP = env_bool("DISCOVERY_ALLOW_HTTP", False)  # also ask over plain http (answers are marked)
+DISCOVERY_ISPDB_URL = env_str("DISCOVERY_ISPDB_URL")  # an online ISPDB mirror, "<url><domain>"; empty: off
+DISCOVERY_CACHE_TTL = env_int("DISCOVERY_CACHE_TTL", 3600)  # longest a domain's network answer is kept
+DISCOVERY_PROBE_TIMEOUT = env_float("DISCOVERY_PROBE_TIMEOUT", 4.0)  # one probe of a guessed server
+DISCOVERY_PROBE_RATE_USER = env_str("DISCOVERY_PROBE_RATE_USER", "10/hour")  # verified guesses per user
+DISCOVERY_PROBE_RATE_DOMAIN = env_str("DISCOVERY_PROBE_RATE_DOMAIN", "30/hour")  # and per target domain
 # Nameservers for MX lookups and diagnostics ("10.0.0.53", "127.0.0.1:5353", "[::1]:53"); empty: the system's.
 DNS_NAMESERVERS = env_list("DNS_NAMESERVERS")
 

@@ -19,7 +19,6 @@ import dns.resolver
 
 from diagnostics.probes.deadline import ends_at, timeout_reason
 from diagnostics.probes.results import Code, ProbeError, Step, StepResult
-from mailsettings.resolvers import parse_nameserver  # one spelling of "host:port" for the whole service
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 HOSTS_FILE = Path("/etc/hosts")
@@ -45,8 +44,19 @@ def _hosts_file_addresses(host: str, *, hosts_file: Path = HOSTS_FILE) -> list[I
     return found
 
 
-def _resolver(nameservers: tuple[str, ...] | list[str]) -> dns.resolver.Resolver:
-    """The system resolver, or the given servers ("127.0.0.1:5353", "::1", "[::1]:53")."""
+def parse_nameserver(spec: str) -> tuple[str, int]:
+    """ "10.0.0.53" → (addr, 53); "127.0.0.1:5353"; "[::1]:53"; "::1" (a bare IPv6 address)."""
+    if spec.startswith("["):
+        address, _, rest = spec[1:].partition("]")
+        return address, int(rest.lstrip(":") or 53)
+    if spec.count(":") == 1:
+        address, _, port = spec.partition(":")
+        return address, int(port)
+    return spec, 53
+
+
+def resolver_for(nameservers: tuple[str, ...] | list[str]) -> dns.resolver.Resolver:
+    """The system resolver, or the given servers ("127.0.0.1:5353", "::1", "[::1]:53") (setting DNS_NAMESERVERS)."""
     if not nameservers:
         return dns.resolver.Resolver(configure=True)
     resolver = dns.resolver.Resolver(configure=False)
@@ -80,7 +90,7 @@ def resolve_addresses(host: str, *, timeout: float, nameservers: tuple[str, ...]
         # A bare word would be completed by the worker's search domains: not what the user meant.
         raise ProbeError(Code.DNS_NOT_FOUND, reason="not_a_domain_name")
 
-    resolver = _resolver(nameservers)
+    resolver = resolver_for(nameservers)
     addresses: list[IPAddress] = []
     nxdomain = False
     for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):

@@ -41,10 +41,17 @@ class CertBundle:
     localhost: LeafCert
     expired: LeafCert
     wrong_name: LeafCert
+    ca: trustme.CA | None = None  # to issue leaves for other names (issue())
 
     def client_context(self) -> ssl.SSLContext:
         """A verifying client context that trusts only the test CA (hostname check on)."""
         return ssl.create_default_context(cafile=str(self.ca_pem))
+
+    def issue(self, *names: str) -> LeafCert:
+        """A valid leaf for `names` (e.g. the host names of a test zone), signed by the same CA."""
+        assert self.ca is not None
+        stem = "leaf-" + "-".join(n.replace("*", "star") for n in names)[:80]
+        return _write_leaf(self.ca, directory=self.directory, stem=stem, names=names, ca_pem=self.ca_pem)
 
     def leaf(self, name: str) -> LeafCert:
         """Look a leaf up by its short name: "localhost", "expired" or "wrong_name"."""
@@ -94,4 +101,5 @@ def make_cert_bundle(directory: Path) -> CertBundle:
             not_after=now - dt.timedelta(days=1),
         ),
         wrong_name=_write_leaf(ca, directory=directory, stem="wrong-name", names=(OTHER_NAME,), ca_pem=ca_pem),
+        ca=ca,
     )

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.servers.certs import CertBundle
+from tests.servers.certs import CertBundle, LeafCert
 from tests.servers.ports import LOOPBACK, ServerUnavailable, free_ports, wait_for_port
 
 ALICE = "alice@example.test"
@@ -71,12 +71,12 @@ def _make_maildir(root: Path, *, folders: dict[str, list[bytes]]) -> None:
     (root / "subscriptions").write_text("".join(f"{f}\n" for f in folders if f != "INBOX"))
 
 
-def _config(*, tmp: Path, ports: dict[str, int], cert_chain: Path, key: Path) -> str:
+def _config(*, tmp: Path, ports: dict[str, int], cert_chain: Path, key: Path, host: str = LOOPBACK) -> str:
     # Each "{" must end its line: Dovecot 2.3 rejects one-line blocks. anvil-auth-penalty mode 0 turns off
     # the per-IP penalty that would otherwise delay every login after a failed one by up to 15 s.
     return f"""\
 protocols = imap pop3
-listen = {LOOPBACK}
+listen = {host}
 base_dir = {tmp}/run
 state_dir = {tmp}/run
 log_path = {tmp}/dovecot.log
@@ -108,20 +108,20 @@ userdb {{
 service imap-login {{
   chroot =
   inet_listener imap {{
-    port = {ports["imap"]}
+    port = {ports.get("imap", 0)}
   }}
   inet_listener imaps {{
-    port = {ports["imaps"]}
+    port = {ports.get("imaps", 0)}
     ssl = yes
   }}
 }}
 service pop3-login {{
   chroot =
   inet_listener pop3 {{
-    port = {ports["pop3"]}
+    port = {ports.get("pop3", 0)}
   }}
   inet_listener pop3s {{
-    port = {ports["pop3s"]}
+    port = {ports.get("pop3s", 0)}
     ssl = yes
   }}
 }}
@@ -134,7 +134,8 @@ service anvil {{
 """
 
 
-def _prepare(tmp: Path, *, users: dict[str, str], certs: CertBundle, ports: dict[str, int]) -> Path:
+def _prepare(tmp: Path, *, users: dict[str, str], certs: CertBundle, ports: dict[str, int], host: str = LOOPBACK,
+             leaf: LeafCert | None = None) -> Path:
     tmp.chmod(0o755)  # mail processes run as the dovecot user and must traverse it
     (tmp / "run").mkdir()
     mail_user = pwd.getpwnam("dovecot")
@@ -161,9 +162,8 @@ def _prepare(tmp: Path, *, users: dict[str, str], certs: CertBundle, ports: dict
     users_file.write_text("".join(lines))
     users_file.chmod(0o644)
     config = tmp / "dovecot.conf"
-    config.write_text(
-        _config(tmp=tmp, ports=ports, cert_chain=certs.localhost.cert_chain_pem, key=certs.localhost.key_pem)
-    )
+    leaf = leaf or certs.localhost
+    config.write_text(_config(tmp=tmp, ports=ports, cert_chain=leaf.cert_chain_pem, key=leaf.key_pem, host=host))
     return config
 
 
@@ -195,20 +195,23 @@ def _stop(doveadm: str, *, config: Path, tmp: Path) -> None:
 
 
 @contextlib.contextmanager
-def running_dovecot(*, certs: CertBundle, users: dict[str, str] | None = None) -> Iterator[DovecotServer]:
+def running_dovecot(*, certs: CertBundle, users: dict[str, str] | None = None, host: str = LOOPBACK,
+                    ports: dict[str, int] | None = None, leaf: LeafCert | None = None) -> Iterator[DovecotServer]:
     """Start Dovecot on four free loopback ports; stop it and delete its files on exit.
 
-    `users` maps ALICE and BOB to passwords (random ones when omitted). Raises ServerUnavailable
+    `users` maps ALICE and BOB to passwords (random ones when omitted). `host`, `ports` (some of imap, imaps, pop3,
+    pop3s: the others are off, port 0 in the dataclass) and `leaf` serve other needs: the discovery tests listen on
+    standard ports of an address of their own, with a certificate for their zone's names. Raises ServerUnavailable
     when dovecot is not installed or we are not root.
     """
     dovecot, doveadm = dovecot_binaries()
     users = users or {ALICE: f"alice-{secrets.token_urlsafe(9)}", BOB: f"bob-{secrets.token_urlsafe(9)}"}
     if set(users) != {ALICE, BOB}:
         raise ValueError(f"users must be exactly {ALICE} and {BOB}")
-    ports = dict(zip(("imap", "imaps", "pop3", "pop3s"), free_ports(4), strict=True))
+    ports = ports or dict(zip(("imap", "imaps", "pop3", "pop3s"), free_ports(4), strict=True))
     # Short path: Dovecot's unix sockets live in base_dir and paths are limited to 108 bytes.
     tmp = Path(tempfile.mkdtemp(prefix="dc", dir="/tmp"))
-    config = _prepare(tmp, users=users, certs=certs, ports=ports)
+    config = _prepare(tmp, users=users, certs=certs, ports=ports, host=host, leaf=leaf)
     log_file = tmp / "dovecot.log"
     try:
         # The daemon keeps inherited descriptors open: give it files, not pipes, or run() waits forever.
@@ -227,13 +230,13 @@ def running_dovecot(*, certs: CertBundle, users: dict[str, str] | None = None) -
                 raise RuntimeError(f"dovecot exited during startup; log:\n{log[-2000:]}")
 
         for port in ports.values():
-            wait_for_port(port, alive=alive)
+            wait_for_port(port, host=host, alive=alive)
         yield DovecotServer(
-            host=LOOPBACK,
-            imap_port=ports["imap"],
-            imaps_port=ports["imaps"],
-            pop3_port=ports["pop3"],
-            pop3s_port=ports["pop3s"],
+            host=host,
+            imap_port=ports.get("imap", 0),
+            imaps_port=ports.get("imaps", 0),
+            pop3_port=ports.get("pop3", 0),
+            pop3s_port=ports.get("pop3s", 0),
             ca_file=certs.ca_pem,
             users=dict(users),
             log_file=log_file,

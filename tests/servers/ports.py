@@ -45,3 +45,21 @@ def wait_for_port(port: int, *, host: str = LOOPBACK, timeout: float = 15.0, ali
             if time.monotonic() > deadline:
                 raise ServerUnavailable(f"nothing accepted connections on {host}:{port} within {timeout} s") from None
             time.sleep(0.05)
+
+
+def free_loopback_address(*, ports: tuple[int, ...] = (443,)) -> str:
+    """A random 127.x.y.z on which `ports` are free: servers that must listen on standard ports (443, 993, 143...)
+    get an address of their own (root may bind them), so parallel test runs never meet. All of 127/8 is loopback."""
+    import random
+
+    for _ in range(100):
+        address = f"127.{random.randint(64, 250)}.{random.randint(1, 250)}.{random.randint(2, 250)}"
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in ports:
+                    sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                    sock.bind((address, port))
+        except OSError:
+            continue
+        return address
+    raise ServerUnavailable(f"no loopback address with ports {ports} free (binding ports below 1024 needs root)")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from tests.servers.certs import CertBundle
+from tests.servers.certs import CertBundle, LeafCert
 from tests.servers.ports import LOOPBACK, free_port
 
 SMTP_USER = "alice@example.test"
@@ -99,15 +99,17 @@ def _authenticator(users: dict[str, str]):
 
 @contextlib.contextmanager
 def running_smtp(
-    *, certs: CertBundle, tls_mode: Literal["starttls", "implicit"], users: dict[str, str] | None = None
+    *, certs: CertBundle, tls_mode: Literal["starttls", "implicit"], users: dict[str, str] | None = None,
+    host: str = LOOPBACK, port: int | None = None, leaf: LeafCert | None = None,
 ) -> Iterator[SmtpServer]:
-    """Start an authenticating aiosmtpd server on a free loopback port; stop it on exit."""
+    """Start an authenticating aiosmtpd server on a free loopback port (or `host`:`port`, certificate `leaf`);
+    stop it on exit."""
     users = users or {SMTP_USER: f"smtp-{secrets.token_urlsafe(9)}"}
-    port = free_port()
-    server = SmtpServer(host=LOOPBACK, port=port, tls_mode=tls_mode, ca_file=certs.ca_pem, users=dict(users))
-    tls_context = certs.localhost.server_context()
+    port = port or free_port()
+    server = SmtpServer(host=host, port=port, tls_mode=tls_mode, ca_file=certs.ca_pem, users=dict(users))
+    tls_context = (leaf or certs.localhost).server_context()
     common: dict[str, Any] = {
-        "hostname": LOOPBACK,
+        "hostname": host,
         "port": port,
         "server_hostname": "localhost",
         "authenticator": _authenticator(server.users),
