@@ -131,12 +131,16 @@ def discover(*, address: Address, deadline: float, actor_id: int | None, probe: 
                                                   deadline=deadline)))
         answer = NetworkAnswer(ttl=settings.DISCOVERY_CACHE_TTL)
         winner: Found | None = None
-        for source, future in jobs:
-            found = _result(future, deadline=deadline)
-            if source == cands.MX and isinstance(found, tuple):
-                found = found[0]
+        for index, (_source, future) in enumerate(jobs):
+            found = _found(_result(future, deadline=deadline))
             if found is None:
+                # The deadline: what the methods after this one found by now still counts, best first.
                 answer.complete = False
+                for _later, later in jobs[index + 1:]:
+                    done = _found(_result(later, deadline=0.0)) if later.done() else None
+                    if done is not None:
+                        answer.notes += done.notes
+                        winner = winner or (done if done.candidates else None)
                 break
             answer.notes += found.notes
             answer.complete = answer.complete and found.finished
@@ -157,6 +161,10 @@ def discover(*, address: Address, deadline: float, actor_id: int | None, probe: 
     if not answer.complete:
         answer.notes.append(("deadline", {"seconds": f"{settings.DISCOVERY_DEADLINE:g}"}))
     return answer
+
+
+def _found(result) -> Found | None:
+    return result[0] if isinstance(result, tuple) else result  # the MX job also returns its MX answer
 
 
 def _result(future: Future, *, deadline: float):

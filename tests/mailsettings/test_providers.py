@@ -1,29 +1,16 @@
-"""Provider detection against a real DNS server of our own on 127.0.0.1: never the machine's resolver."""
+"""Provider detection: our table by domain (no network), MX through the registered discoverer against a real DNS
+server of our own on 127.0.0.1 (never the machine's resolver), the guess with its notes, and what diagnostics reuses.
+"""
 
 import json
 import time
 
-import dns.message
-import dns.query
-import dns.rcode
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 
 from mailsettings.addresses import AddressError
-from mailsettings.provider_table import PROVIDERS, SECURITY_VALUES
-from mailsettings.providers import (
-    MX_NXDOMAIN,
-    MX_OK,
-    MX_TIMEOUT,
-    default_resolver,
-    detect_provider,
-    get_provider,
-    lookup_mx,
-    mismatched_hosts,
-    mx_cache_forget,
-    provider_for_hosts,
-    provider_saves_sent_mail,
-)
+from mailsettings.discovery import detect, network_answer_forget
+from mailsettings.providers import get_provider, mismatched_hosts, provider_for_domain, provider_saves_sent_mail
 from tests.servers.dns_server import running_dns_server
 
 ZONE = {
@@ -43,75 +30,89 @@ DOMAINS = [*ZONE, "nowhere.example", "servfail.example", "slow.example", "gmail.
 
 
 @pytest.fixture(autouse=True)
-def _fresh_mx_cache():
+def _fresh_cache():
     # The cache may be a shared Redis: forget only this module's domains, before and after.
     for domain in DOMAINS:
-        mx_cache_forget(domain)
+        network_answer_forget(domain)
     yield
     for domain in DOMAINS:
-        mx_cache_forget(domain)
+        network_answer_forget(domain)
 
 
 @pytest.fixture
-def dns_server():
+def dns_server(settings):
     with running_dns_server(ZONE, servfail={"servfail.example"}, drop={"slow.example"}) as server:
+        settings.DNS_NAMESERVERS = [f"127.0.0.1:{server.port}"]
+        settings.DNS_TIMEOUT = 0.5
+        settings.DISCOVERY_DEADLINE = 3.0
         yield server
 
 
 @pytest.fixture
-def resolver(dns_server):
-    return dns_server.resolver(lifetime=1.0)
-
-
-@pytest.fixture
-def silent_resolver():
+def silent_dns(settings):
     # A DNS server that reads every query and answers none.
     with running_dns_server({}, silent=True) as server:
-        server.resolver_under_test = server.resolver(lifetime=0.5)
+        settings.DNS_NAMESERVERS = [f"127.0.0.1:{server.port}"]
+        settings.DNS_TIMEOUT = 0.5
+        settings.DISCOVERY_DEADLINE = 1.0
         yield server
+
+
+def codes(detection) -> list[str]:
+    return [note.code for note in detection.notes]
+
+
+def mx_queries(server) -> list[tuple]:
+    return [q for q in server.queries if q[1] == "MX"]
 
 
 # --- matched by the address's domain ---------------------------------------------------------------------
 
 
-def test_it_matches_gmail_by_domain_without_asking_dns(silent_resolver):
-    detection = detect_provider("Someone@GMail.com", resolver=silent_resolver.resolver_under_test)
+def test_it_matches_gmail_by_domain_without_asking_dns(silent_dns):
+    detection = detect("Someone@GMail.com")
 
-    assert silent_resolver.queries == []
+    assert silent_dns.queries == []
     body = detection.to_dict()
     assert body["domain"] == "gmail.com"
     assert body["provider"] == {"id": "gmail", "name": "Gmail"}
-    assert body["source"] == "preset"
+    assert body["source"] == "overlay"
     assert body["mx"] == []
-    assert body["incoming"] == {"protocol": "imap", "host": "imap.gmail.com", "port": 993, "security": "ssl"}
-    assert body["outgoing"] == {"host": "smtp.gmail.com", "port": 587, "security": "starttls"}
+    assert body["incoming"] == {"protocol": "imap", "host": "imap.gmail.com", "port": 993, "security": "ssl",
+                                "username": "someone@gmail.com"}
+    assert body["outgoing"] == {"host": "smtp.gmail.com", "port": 587, "security": "starttls",
+                                "username": "someone@gmail.com"}
+    # The bundled ISPDB knows Gmail too: its entry follows ours as an alternative.
+    assert [c["source"] for c in body["candidates"]][:2] == ["overlay", "overlay"]
+    assert "ispdb" in [c["source"] for c in body["candidates"]]
 
 
-def test_it_tells_gmail_users_about_app_passwords_and_sent_mail(silent_resolver):
-    detection = detect_provider("someone@gmail.com", resolver=silent_resolver.resolver_under_test)
+def test_it_tells_gmail_users_about_app_passwords_and_sent_mail(silent_dns):
+    detection = detect("someone@gmail.com")
 
-    assert detection.note_codes == ["app_password_with_2fa", "saves_sent_mail"]
+    assert codes(detection) == ["app_password_with_2fa", "saves_sent_mail"]
     messages = {note["code"]: str(note["message"]) for note in detection.to_dict()["notes"]}
     assert "two-step verification" in messages["app_password_with_2fa"]
     assert "Gmail" in messages["saves_sent_mail"]
     assert "twice" in messages["saves_sent_mail"]
 
 
-def test_it_gives_pop3_settings_to_a_pop3_user(silent_resolver):
-    detection = detect_provider("someone@gmail.com", protocol="pop3", resolver=silent_resolver.resolver_under_test)
+def test_it_gives_pop3_settings_to_a_pop3_user(silent_dns):
+    detection = detect("someone@gmail.com", protocol="pop3")
 
-    assert detection.incoming.to_dict() == {"protocol": "pop3", "host": "pop.gmail.com", "port": 995, "security": "ssl"}
-    assert "enable_access" in detection.note_codes  # Gmail's POP is off until switched on
+    assert detection.incoming == {"protocol": "pop3", "host": "pop.gmail.com", "port": 995, "security": "ssl",
+                                  "username": "someone@gmail.com"}
+    assert "enable_access" in codes(detection)  # Gmail's POP is off until switched on
 
 
-def test_it_falls_back_to_imap_with_a_note_when_the_provider_has_no_pop3(silent_resolver):
-    detection = detect_provider("someone@icloud.com", protocol="pop3", resolver=silent_resolver.resolver_under_test)
+def test_it_falls_back_to_imap_with_a_note_when_the_provider_has_no_pop3(silent_dns):
+    detection = detect("someone@icloud.com", protocol="pop3")
 
-    assert detection.incoming.protocol == "imap"
-    assert detection.incoming.host == "imap.mail.me.com"
-    assert detection.note_codes[0] == "pop3_unavailable"
-    assert "app_password_required" in detection.note_codes
-    assert "saves_sent_mail" not in detection.note_codes  # not claimed for iCloud: reports disagree
+    assert detection.incoming["protocol"] == "imap"
+    assert detection.incoming["host"] == "imap.mail.me.com"
+    assert codes(detection)[0] == "pop3_unavailable"
+    assert "app_password_required" in codes(detection)
+    assert "saves_sent_mail" not in codes(detection)  # not claimed for iCloud: reports disagree
 
 
 @pytest.mark.parametrize(
@@ -131,233 +132,208 @@ def test_it_falls_back_to_imap_with_a_note_when_the_provider_has_no_pop3(silent_
         ("a@proton.me", "proton_bridge", ["bridge_required", "saves_sent_mail"]),
     ],
 )
-def test_it_matches_well_known_domains_with_their_notes(address, provider_id, note_codes, silent_resolver):
-    detection = detect_provider(address, resolver=silent_resolver.resolver_under_test)
+def test_it_matches_well_known_domains_with_their_notes(address, provider_id, note_codes, silent_dns):
+    detection = detect(address)
 
-    assert detection.source == "preset"
+    assert detection.source == "overlay"
     assert detection.provider.id == provider_id
-    assert detection.note_codes == note_codes
-    assert silent_resolver.queries == []
+    assert codes(detection) == note_codes
+    assert silent_dns.queries == []
 
 
-# --- matched by MX --------------------------------------------------------------------------------------
+def test_a_domain_the_ispdb_lists_for_one_of_our_providers_gets_our_knowledge(silent_dns):
+    # hotmail.com.br is not in our table, but the ISPDB lists it in the file of Outlook.com's domains.
+    assert provider_for_domain("hotmail.com.br").id == "outlook_com"
+    detection = detect("a@hotmail.com.br")
+    assert detection.source == "overlay" and "oauth_required" in codes(detection)
 
 
-def test_it_finds_google_workspace_behind_a_custom_domain_by_its_mx(resolver, dns_server):
-    detection = detect_provider("ceo@acme-workspace.example", resolver=resolver)
+# --- matched by MX (the network discoverer diagnostics registers) ----------------------------------------
 
-    assert dns_server.queries == [("acme-workspace.example", "MX", "udp")]
+
+def test_it_finds_google_workspace_behind_a_custom_domain_by_its_mx(dns_server):
+    detection = detect("ceo@acme-workspace.example", probe=False)
+
+    assert mx_queries(dns_server) == [("acme-workspace.example", "MX", "udp")]
     body = detection.to_dict()
     assert body["source"] == "mx"
     assert body["provider"] == {"id": "google_workspace", "name": "Google Workspace"}
     assert body["mx"] == ["smtp.google.com"]
     assert body["incoming"]["host"] == "imap.gmail.com"
-    assert "app_password_with_2fa" in detection.note_codes
-    assert "saves_sent_mail" in detection.note_codes
+    assert "app_password_with_2fa" in codes(detection)
+    assert "saves_sent_mail" in codes(detection)
+    assert body["candidates"][0]["evidence"][0] == {"kind": "mx", "host": "smtp.google.com",
+                                                     "provider": "google_workspace"}
 
 
-def test_it_reads_the_older_google_mx_set_in_preference_order(resolver):
-    detection = detect_provider("ceo@acme-legacy-google.example", resolver=resolver)
+def test_it_reads_the_older_google_mx_set_in_preference_order(dns_server):
+    detection = detect("ceo@acme-legacy-google.example", probe=False)
 
     assert detection.provider.id == "google_workspace"
     assert detection.mx == ["aspmx.l.google.com", "alt1.aspmx.l.google.com", "aspmx2.googlemail.com"]
 
 
-def test_it_finds_microsoft_365_behind_a_custom_domain_by_its_mx(resolver):
-    detection = detect_provider("cfo@globex-m365.example", resolver=resolver)
+def test_it_finds_microsoft_365_behind_a_custom_domain_by_its_mx(dns_server):
+    detection = detect("cfo@globex-m365.example", probe=False)
 
     assert detection.source == "mx"
     assert detection.provider.id == "microsoft_365"
-    assert detection.incoming.host == "outlook.office365.com"
-    assert detection.outgoing.to_dict() == {"host": "smtp.office365.com", "port": 587, "security": "starttls"}
-    assert detection.note_codes == ["oauth_required", "saves_sent_mail"]
+    assert detection.incoming["host"] == "outlook.office365.com"
+    assert detection.outgoing == {"host": "smtp.office365.com", "port": 587, "security": "starttls",
+                                  "username": "cfo@globex-m365.example"}
+    assert codes(detection) == ["source_mx", "oauth_required", "saves_sent_mail"]
 
 
-def test_it_looks_past_a_filtering_gateway_to_a_known_mx(resolver):
-    detection = detect_provider("x@gateway-first.example", resolver=resolver)
+def test_it_takes_the_preferred_mx_host_only(dns_server):
+    # Thunderbird's rule: the most preferred host names the provider; a filtering gateway first hides it.
+    detection = detect("x@gateway-first.example", probe=False)
 
-    assert detection.provider.id == "microsoft_365"
     assert detection.mx[0] == "mx.filter.example"
+    assert detection.source == "guess"
 
 
-def test_it_picks_the_zoho_data_centre_from_the_mx(resolver):
-    detection = detect_provider("x@zoho-eu.example", resolver=resolver)
+def test_it_picks_the_zoho_data_centre_from_the_mx(dns_server):
+    detection = detect("x@zoho-eu.example", probe=False)
 
     assert detection.provider.id == "zoho_workplace_eu"
-    assert detection.incoming.host == "imappro.zoho.eu"
+    assert detection.incoming["host"] == "imappro.zoho.eu"
 
 
 # --- guessed ----------------------------------------------------------------------------------------------
 
 
-def test_it_guesses_from_the_domain_when_the_mx_is_unknown_and_says_so(resolver):
-    detection = detect_provider("bob@initech.example", resolver=resolver)
+def test_it_guesses_from_the_domain_when_the_mx_is_unknown_and_says_so(dns_server):
+    detection = detect("bob@initech.example", probe=False)
 
     body = detection.to_dict()
     assert body["source"] == "guess"
     assert body["provider"] is None
     assert body["mx"] == ["mx1.initech-hosting.example", "mx2.initech-hosting.example"]
-    assert body["incoming"] == {"protocol": "imap", "host": "imap.initech.example", "port": 993, "security": "ssl"}
-    assert body["outgoing"] == {"host": "smtp.initech.example", "port": 587, "security": "starttls"}
-    assert detection.note_codes == ["guessed_settings"]
+    assert body["incoming"] == {"protocol": "imap", "host": "imap.initech.example", "port": 993, "security": "ssl",
+                                "username": "bob@initech.example"}
+    assert body["outgoing"]["host"] == "smtp.initech.example"
+    assert codes(detection) == ["guessed_settings"]
     assert "imap.initech.example" in str(body["notes"][0]["message"])
+    assert body["verified"] is False
 
 
-def test_it_guesses_a_pop3_host_for_a_pop3_user(resolver):
-    detection = detect_provider("bob@initech.example", protocol="pop3", resolver=resolver)
+def test_it_guesses_a_pop3_host_for_a_pop3_user(dns_server):
+    detection = detect("bob@initech.example", protocol="pop3", probe=False)
 
-    assert detection.incoming.to_dict() == {
-        "protocol": "pop3",
-        "host": "pop.initech.example",
-        "port": 995,
-        "security": "ssl",
-    }
+    assert detection.incoming["host"] == "pop.initech.example" and detection.incoming["port"] == 995
 
 
-def test_it_guesses_with_the_ascii_form_of_an_international_domain(resolver, dns_server):
-    detection = detect_provider("ユーザー@例え.jp", resolver=resolver)
+def test_it_guesses_with_the_ascii_form_of_an_international_domain(dns_server):
+    detection = detect("ユーザー@例え.jp", probe=False)
 
-    assert dns_server.queries == [("xn--r8jz45g.jp", "MX", "udp")]
+    assert ("xn--r8jz45g.jp", "MX", "udp") in dns_server.queries
     assert detection.domain == "xn--r8jz45g.jp"
-    assert detection.incoming.host == "imap.xn--r8jz45g.jp"
+    assert detection.incoming["host"] == "imap.xn--r8jz45g.jp"
 
 
 # --- DNS failures are answers with a note ---------------------------------------------------------------
 
 
-def test_a_domain_that_does_not_exist_gives_a_note_not_an_exception(resolver):
-    detection = detect_provider("bob@nowhere.example", resolver=resolver)
+def test_a_domain_that_does_not_exist_gives_a_note_not_an_exception(dns_server):
+    detection = detect("bob@nowhere.example", probe=False)
 
     assert detection.source == "guess"
-    assert detection.mx_status == MX_NXDOMAIN
-    assert detection.note_codes == ["dns_failed", "guessed_settings"]
-    assert "does not exist" in str(detection.notes[0].message)
+    assert codes(detection) == ["guessed_settings", "dns_failed"]
+    assert "does not exist" in str(detection.notes[1].message)
 
 
-def test_a_domain_without_mx_records_gives_a_note(resolver):
-    detection = detect_provider("bob@nomx.example", resolver=resolver)
+def test_a_domain_without_mx_records_gives_a_note(dns_server):
+    detection = detect("bob@nomx.example", probe=False)
 
-    assert detection.note_codes == ["dns_failed", "guessed_settings"]
-    assert "no mail servers" in str(detection.notes[0].message)
+    assert "dns_failed" in codes(detection)
+    assert "no mail servers" in str(next(n for n in detection.notes if n.code == "dns_failed").message)
+    # Its A record is a documentation address: its well-known file is not even asked for.
+    assert "autoconfig_refused" in codes(detection)
 
 
-def test_a_null_mx_says_the_domain_takes_no_mail(resolver):
-    detection = detect_provider("bob@nullmx.example", resolver=resolver)
+def test_a_null_mx_says_the_domain_takes_no_mail(dns_server):
+    detection = detect("bob@nullmx.example", probe=False)
 
     assert detection.mx == []
-    assert "does not receive mail" in str(detection.notes[0].message)
+    assert "does not receive mail" in str(detection.notes[1].message)
 
 
-def test_a_servfail_gives_a_note(resolver):
-    detection = detect_provider("bob@servfail.example", resolver=resolver)
+def test_a_servfail_gives_a_note(dns_server):
+    detection = detect("bob@servfail.example", probe=False)
 
-    assert detection.note_codes == ["dns_failed", "guessed_settings"]
-    assert "Try again in a moment" in str(detection.notes[0].message)
+    assert codes(detection) == ["guessed_settings", "dns_failed"]
+    assert "Try again in a moment" in str(detection.notes[1].message)
 
 
-def test_a_server_that_never_answers_gives_a_timeout_note_within_the_lifetime(silent_resolver):
+def test_a_server_that_never_answers_gives_a_timeout_note_within_the_deadline(silent_dns):
     started = time.monotonic()
-    detection = detect_provider("bob@slow.example", resolver=silent_resolver.resolver_under_test)
+    detection = detect("bob@slow.example", probe=False)
     elapsed = time.monotonic() - started
 
-    assert elapsed < 0.5 + 0.5  # lifetime 0.5 s, plus scheduling slack
-    assert silent_resolver.queries, "the query must have reached our server"
-    assert detection.mx_status == MX_TIMEOUT
-    assert detection.note_codes == ["dns_failed", "guessed_settings"]
-    assert "took too long" in str(detection.notes[0].message)
-
-
-def test_one_name_that_is_dropped_times_out_while_others_answer(dns_server):
-    resolver = dns_server.resolver(lifetime=0.3)
-    assert lookup_mx("slow.example", resolver=resolver).status == MX_TIMEOUT
-    assert lookup_mx("initech.example", resolver=resolver).status == MX_OK
-
-
-def test_the_default_resolver_follows_the_dns_settings(settings):
-    settings.DNS_NAMESERVERS = ["127.0.0.1:9"]
-    settings.DNS_TIMEOUT = 2.0
-    resolver = default_resolver()
-    assert resolver.lifetime == 2.0
-    assert [(ns.address, ns.port) for ns in resolver.nameservers] == [("127.0.0.1", 9)]
-
-
-def test_without_an_injected_resolver_it_asks_the_nameservers_from_settings(settings, dns_server):
-    settings.DNS_NAMESERVERS = [f"127.0.0.1:{dns_server.port}"]
-
-    detection = detect_provider("cfo@globex-m365.example")
-
-    assert detection.provider.id == "microsoft_365"
-    assert dns_server.queries == [("globex-m365.example", "MX", "udp")]
-
-
-# --- the MX cache ------------------------------------------------------------------------------------------
-
-
-def test_mx_answers_are_cached_and_can_be_forgotten(resolver, dns_server):
-    first = lookup_mx("initech.example", resolver=resolver)
-    second = lookup_mx("initech.example", resolver=resolver)
-    assert first == second
-    assert len(dns_server.queries) == 1
-
-    mx_cache_forget("initech.example")
-    lookup_mx("initech.example", resolver=resolver)
-    assert len(dns_server.queries) == 2
-
-
-def test_negative_answers_are_cached_too(resolver, dns_server):
-    assert lookup_mx("nowhere.example", resolver=resolver).status == MX_NXDOMAIN
-    assert lookup_mx("nowhere.example", resolver=resolver).status == MX_NXDOMAIN
-    assert len(dns_server.queries) == 1
+    assert elapsed < 1.0 + 1.0  # the deadline (1 s), plus scheduling slack: a bound for a hang
+    assert silent_dns.queries, "the queries must have reached our server"
+    assert "dns_failed" in codes(detection)
+    assert "took too long" in str(next(n for n in detection.notes if n.code == "dns_failed").message)
 
 
 # --- the response body -----------------------------------------------------------------------------------
 
 
-def test_the_body_has_exactly_the_documented_keys_and_serializes_to_json(resolver):
-    body = detect_provider("cfo@globex-m365.example", resolver=resolver).to_dict()
+def test_the_body_has_exactly_the_documented_keys_and_serializes_to_json(dns_server):
+    body = detect("cfo@globex-m365.example", probe=False).to_dict()
 
-    assert set(body) == {"domain", "provider", "mx", "incoming", "outgoing", "source", "notes"}
+    assert set(body) == {"domain", "provider", "mx", "incoming", "outgoing", "source", "verified", "oauth2_only",
+                         "complete", "notes", "candidates"}
     assert all(set(note) == {"code", "message"} for note in body["notes"])
+    assert all({"incoming", "outgoing", "source", "verified", "evidence"} <= set(c) for c in body["candidates"])
     encoded = json.loads(json.dumps(body, cls=DjangoJSONEncoder))  # lazy messages render as text
-    assert "Microsoft 365" in encoded["notes"][0]["message"]
+    assert "Microsoft 365" in encoded["notes"][1]["message"]
 
 
-def test_it_refuses_an_invalid_address_before_any_lookup(dns_server, resolver):
+def test_it_refuses_an_invalid_address_before_any_lookup(dns_server):
     with pytest.raises(AddressError):
-        detect_provider("not an address", resolver=resolver)
+        detect("not an address")
     assert dns_server.queries == []
 
 
-def test_it_refuses_an_unknown_protocol(resolver):
+def test_it_refuses_an_unknown_protocol():
     with pytest.raises(ValueError, match="protocol"):
-        detect_provider("a@gmail.com", protocol="smtp", resolver=resolver)
+        detect("a@gmail.com", protocol="smtp")
 
 
 # --- what diagnostics reuses -----------------------------------------------------------------------------
 
 
 def test_configured_hosts_that_belong_to_the_provider_match():
-    gmail = get_provider("gmail")
-    assert provider_for_hosts(gmail, "imap.gmail.com", "smtp.gmail.com")
-    assert provider_for_hosts("google_workspace", " IMAP.GMAIL.COM. ", "smtp.gmail.com")
-    assert provider_for_hosts("microsoft_365", "outlook.office365.com", "smtp.office365.com")
-    assert provider_for_hosts("outlook_com", "outlook.office365.com", "smtp-mail.outlook.com")
+    assert mismatched_hosts(get_provider("gmail"), incoming_host="imap.gmail.com", smtp_host="smtp.gmail.com") == []
+    assert mismatched_hosts("google_workspace", incoming_host=" IMAP.GMAIL.COM. ", smtp_host="smtp.gmail.com") == []
+    assert mismatched_hosts("microsoft_365", incoming_host="outlook.office365.com",
+                            smtp_host="smtp.office365.com") == []
+    assert mismatched_hosts("outlook_com", incoming_host="outlook.office365.com",
+                            smtp_host="smtp-mail.outlook.com") == []
 
 
 def test_configured_hosts_of_another_provider_are_a_mismatch():
-    assert not provider_for_hosts("gmail", "imap.gmail.com", "smtp.office365.com")
     assert mismatched_hosts("gmail", incoming_host="imap.gmail.com", smtp_host="smtp.office365.com") == ["outgoing"]
     assert mismatched_hosts("microsoft_365", incoming_host="imap.gmail.com", smtp_host="smtp.gmail.com") == [
         "incoming",
         "outgoing",
     ]
     # A look-alike that only ends with the same letters is not the provider's.
-    assert not provider_for_hosts("gmail", "imap.notgmail.com", "smtp.gmail.com")
-    assert not provider_for_hosts("gmail", "imaps://imap.gmail.com", "smtp.gmail.com")
+    assert mismatched_hosts("gmail", incoming_host="imap.notgmail.com", smtp_host="smtp.gmail.com") == ["incoming"]
+    assert mismatched_hosts("gmail", incoming_host="imaps://imap.gmail.com", smtp_host="smtp.gmail.com") == [
+        "incoming"]
 
 
 def test_without_a_provider_there_is_nothing_to_mismatch():
-    assert provider_for_hosts(None, "imap.initech.example", "smtp.initech.example")
+    assert mismatched_hosts(None, incoming_host="imap.initech.example", smtp_host="smtp.initech.example") == []
+
+
+def test_an_ispdb_provider_is_compared_by_its_servers_base_domains():
+    detection = detect("x@ocn.ne.jp", network=False)
+    assert mismatched_hosts(detection.provider, incoming_host="pop.ocn.ne.jp", smtp_host="smtp.ocn.ne.jp") == []
+    assert mismatched_hosts(detection.provider, incoming_host="imap.gmail.com", smtp_host="smtp.ocn.ne.jp") == [
+        "incoming"]
 
 
 def test_it_knows_which_providers_save_sent_mail_themselves():
@@ -368,49 +344,3 @@ def test_it_knows_which_providers_save_sent_mail_themselves():
     assert not provider_saves_sent_mail("yahoo")
     assert not provider_saves_sent_mail("icloud")
     assert not provider_saves_sent_mail(None)
-    assert not provider_saves_sent_mail("no-such-provider")
-
-
-# --- the bundled table ---------------------------------------------------------------------------------
-
-
-def test_the_table_holds_the_promised_providers_with_sane_settings():
-    from mailsettings.hosts import normalize_host
-
-    ids = [p.id for p in PROVIDERS]
-    assert len(ids) == len(set(ids)) >= 12
-    for wanted in (
-        "gmail",
-        "google_workspace",
-        "microsoft_365",
-        "outlook_com",
-        "yahoo",
-        "icloud",
-        "zoho",
-        "aol",
-        "gmx_net",
-        "yandex",
-        "fastmail",
-        "proton_bridge",
-        "mail_ru",
-        "yahoo_japan",
-    ):
-        assert wanted in ids
-    domains = [d for p in PROVIDERS for d in p.domains]
-    assert len(domains) == len(set(domains)), "a domain must name one provider"
-    for provider in PROVIDERS:
-        for server in (provider.imap, provider.smtp, provider.pop3):
-            if server is None:
-                continue
-            assert normalize_host(server.host) == server.host
-            assert server.security in SECURITY_VALUES
-            assert 0 < server.port < 65536
-
-
-def test_the_test_dns_server_answers_over_tcp_too(dns_server):
-    query = dns.message.make_query("initech.example.", "MX")
-    response = dns.query.tcp(query, "127.0.0.1", port=dns_server.port, timeout=2)
-
-    assert response.rcode() == dns.rcode.NOERROR
-    assert len(response.answer[0]) == 2
-    assert dns_server.queries == [("initech.example", "MX", "tcp")]
