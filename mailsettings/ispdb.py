@@ -278,3 +278,54 @@ def lookup(domain: str) -> ClientConfig | None:
 
 def domains_of(configs: Iterable[ClientConfig]) -> set[str]:
     return {d for c in configs for d in c.domains}
+
+
+# --- refreshing the bundle --------------------------------------------------------------------------------------
+
+MAX_FILES = 5000
+
+
+def bundle_replace(*, files: dict[str, bytes], license_text: bytes, into: Path) -> Bundle:
+    """Validate a new set of ISPDB files and swap it in for the folder `into`, LICENSE included. Nothing changes when
+    no file is a readable clientConfig, the LICENSE is missing, or the set is absurdly large (ConfigError)."""
+    if not license_text.strip():
+        raise ConfigError("license_missing")
+    if not files or len(files) > MAX_FILES:
+        raise ConfigError("no_files" if not files else "too_many_files")
+    readable = {}
+    for name, data in files.items():
+        safe = Path(name).name
+        if not safe.endswith(".xml") or safe != name:
+            continue
+        try:
+            parse_config(data, origin=safe)
+        except ConfigError:
+            continue  # reported by read_folder below, like a bundled file that cannot be read
+        readable[safe] = data
+    if not readable:
+        raise ConfigError("no_readable_files")
+    into = into.resolve()
+    staging = into.with_name(into.name + ".new")
+    old = into.with_name(into.name + ".old")
+    for leftover in (staging, old):
+        _remove_tree(leftover)
+    staging.mkdir(parents=True)
+    for name, data in files.items():
+        if Path(name).name == name and name.endswith(".xml"):
+            (staging / name).write_bytes(data)
+    (staging / "LICENSE").write_bytes(license_text)
+    readme = into / "README.md"
+    if readme.exists():
+        (staging / "README.md").write_bytes(readme.read_bytes())
+    if into.exists():
+        into.rename(old)
+    staging.rename(into)
+    _remove_tree(old)
+    return read_folder(into)
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    if path.exists():
+        shutil.rmtree(path)
