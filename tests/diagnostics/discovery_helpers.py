@@ -5,7 +5,6 @@ import pytest
 
 from mailsettings.discovery import network_answer_forget
 
-
 Server = tuple[str, int, str]
 
 
