@@ -9,7 +9,8 @@ Server = tuple[str, int, str]
 
 
 def client_config(*domains: str, imap: Server | None = ("imap.example.net", 993, "SSL"), pop3: Server | None = None,
-                  smtp: Server = ("smtp.example.net", 465, "SSL"), username: str = "%EMAILADDRESS%", name: str = "Example Mail") -> bytes:
+                  smtp: Server = ("smtp.example.net", 465, "SSL"), username: str = "%EMAILADDRESS%",
+                  name: str = "Example Mail") -> bytes:
     """A clientConfig 1.1 file as ISPs publish it."""
     def server(tag: str, kind: str, entry: tuple[str, int, str]) -> str:
         host, port, socket_type = entry
