@@ -9,10 +9,10 @@ class DiagnosticsConfig(AppConfig):
     def ready(self) -> None:
         # Lower apps show codes as sentences through hooks they expose; they never import diagnostics.
         from accounts.audit_labels import audit_action_register
+        from diagnostics.discovery.discover import discover
         from diagnostics.labels import known_outcomes, outcome_title
         from diagnostics.notify import signals
         from diagnostics.notify.models import WebhookEndpoint
-        from diagnostics.discovery.discover import discover
         from mailsettings.discovery import network_discoverer_register
         from mailsettings.outcomes import outcome_describer_register
         from mailsettings.secrets import secret_column_rotate, secret_rotator_register

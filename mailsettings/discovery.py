@@ -28,6 +28,7 @@ from mailsettings import ispdb, ports
 from mailsettings.addresses import Address, parse_address
 from mailsettings.candidates import Candidate
 from mailsettings.domains import parents
+from mailsettings.ispdb import ConfigServer
 from mailsettings.provider_table import PROTOCOLS, Provider
 from mailsettings.providers import (
     Note,
@@ -149,6 +150,17 @@ class Detection:
             "candidates": [c.to_dict() for c in self.candidates],
         }
 
+    def alternatives(self, limit: int = 4) -> list[dict]:
+        """The other candidates as the page lists them: servers, security and a translated source."""
+        from mailsettings.models import Security  # the model's labels (SSL/TLS, STARTTLS, None), translated
+
+        def label(server: ConfigServer | None) -> Any:
+            return Security(server.security).label if server and server.security in Security.values else ""
+
+        return [{"incoming": c.incoming, "outgoing": c.outgoing, "verified": c.verified,
+                 "incoming_security": label(c.incoming), "outgoing_security": label(c.outgoing),
+                 "source_label": SOURCE_LABELS.get(c.source, c.source)} for c in self.candidates[1:1 + limit]]
+
     def to_details(self) -> dict:
         """The same as a diagnostic step's details: plain data, notes by code (the step's own sentence says more)."""
         body = self.to_dict()
@@ -259,6 +271,16 @@ def _unique(notes: list[Note]) -> list[Note]:
 
 # --- sentences --------------------------------------------------------------------------------------------------
 
+SOURCE_LABELS = {
+    cands.OVERLAY: _("mailbind's list of providers"),
+    cands.ISPDB: _("Thunderbird's ISPDB"),
+    cands.AUTOCONFIG: _("the domain's autoconfig file"),
+    cands.WELL_KNOWN: _("the domain's autoconfig file"),
+    cands.SRV: _("the domain's SRV records"),
+    cands.MX: _("the domain's MX records"),
+    cands.PROBE: _("a test of the server"),
+    cands.GUESS: _("a guess, not tested"),
+}
 _OAUTH2_ONLY = _(
     "{name} accepts only OAuth2 sign-in (the provider's own sign-in page) from mail apps, not passwords: a "
     "password, even a correct one, will be refused."
