@@ -39,12 +39,14 @@ test: messages tests/browser/node_modules/.package-lock.json
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Throughput of the periodic re-check on loopback servers (needs root for Dovecot), then the health page and its CSV
-# export with 100,000 accounts; each prints ratios against raw limits, asserts no time.
+# export with 100,000 accounts, then settings discovery (local hit, network miss under the deadline, probe
+# connections of a full guess); each prints ratios against raw limits, asserts no time.
 # BENCH_ARGS="--accounts 48 --concurrency 1,2,4"; HEALTH_BENCH_ARGS="--accounts 100000 --samples 7";
-# DATABASE_URL / CELERY_BROKER_URL pick PostgreSQL and Redis.
+# DISCOVERY_BENCH_ARGS="--samples 500"; DATABASE_URL / CELERY_BROKER_URL pick PostgreSQL and Redis.
 bench: install
 	$(PY) -m tests.benchmarks.recheck_throughput $(BENCH_ARGS)
 	$(PY) -m tests.benchmarks.health_page $(HEALTH_BENCH_ARGS)
+	$(PY) -m tests.benchmarks.discovery_latency $(DISCOVERY_BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
