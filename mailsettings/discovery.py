@@ -260,11 +260,12 @@ def _provider(candidate: Candidate, *, domain: str) -> Provider | None:
 
 
 def _unique(notes: list[Note]) -> list[Note]:
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     out = []
     for note in notes:
-        if note.code not in seen:
-            seen.add(note.code)
+        key = (note.code, str(note.message))
+        if key not in seen:
+            seen.add(key)
             out.append(note)
     return out
 

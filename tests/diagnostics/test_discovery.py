@@ -3,7 +3,13 @@ autoconfig and well-known files, and the loopback DNS server answering A, MX and
 """
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +18,7 @@ from tests.diagnostics.discovery_helpers import client_config, discovery_setting
 from tests.servers.dns_server import running_dns_server
 from tests.servers.https_server import Route, running_https_server
 
+REPO = Path(__file__).resolve().parents[2]
 AUTOCONFIG = "/mail/config-v1.1.xml"
 WELL_KNOWN = "/.well-known/autoconfig/mail/config-v1.1.xml"
 
@@ -240,3 +247,48 @@ def test_the_local_answer_of_an_unknown_domain_says_a_network_look_up_may_do_bet
     detection = detect("x@unknown-domain.example", network=False)
     assert detection.source == "guess" and detection.complete is False
     assert server.queries == []
+
+
+_NAMESPACE_SCRIPT = textwrap.dedent(
+    """
+    import os
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    import django
+    django.setup()
+    from django.conf import settings
+    from mailsettings.discovery import detect
+    from tests.servers.dns_server import running_dns_server
+
+    zone = {"autoconfig.private.example": {"A": ["10.1.2.3"]}, "private.example": {"A": ["169.254.169.254"]},
+            "_imaps._tcp.private.example": {"SRV": ["0 1 993 imap.private.example."]},
+            "imap.private.example": {"A": ["192.168.1.10"]}}
+    with running_dns_server(zone) as dns:
+        settings.DNS_NAMESERVERS = [f"127.0.0.1:{dns.port}"]
+        settings.DIAGNOSTICS_ALLOWED_NETWORKS = []
+        detection = detect("x@private.example")
+    print(detection.source)
+    for note in detection.notes:
+        print(note.code, str(note.message))
+    """
+)
+
+
+def test_private_and_metadata_addresses_are_refused_in_an_isolated_network():
+    # Run where only loopback exists: even a broken guard could not send a packet to 10/8, 192.168/16 or the
+    # metadata address. The SRV record names a private server: it is suggested (DNS said so) but a probe of it would
+    # be refused the same way.
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.skip("unshare/ip not available")
+    if subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0:
+        pytest.skip("cannot create a network namespace here")
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL"}}
+    command = f"ip link set lo up && {sys.executable} -c '{_NAMESPACE_SCRIPT}'"
+    done = subprocess.run(["unshare", "-n", "sh", "-c", command], cwd=REPO, capture_output=True, text=True,
+                          timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "srv"
+    refused = [line for line in lines if line.startswith("autoconfig_refused")]
+    assert len(refused) == 2
+    assert "autoconfig.private.example points to a private or reserved network address (10.1.2.3)" in refused[0]
+    assert "(169.254.169.254)" in refused[1]
