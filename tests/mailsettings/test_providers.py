@@ -344,3 +344,18 @@ def test_it_knows_which_providers_save_sent_mail_themselves():
     assert not provider_saves_sent_mail("yahoo")
     assert not provider_saves_sent_mail("icloud")
     assert not provider_saves_sent_mail(None)
+
+
+def test_an_operator_can_make_the_service_ask_a_domain_again(dns_server, capsys):
+    from django.core.management import call_command
+
+    detect("ceo@acme-workspace.example", probe=False)
+    asked = len(mx_queries(dns_server))
+    detect("ceo@acme-workspace.example", probe=False)
+    assert len(mx_queries(dns_server)) == asked  # cached
+
+    call_command("discovery_forget", "ACME-Workspace.example")
+
+    assert "forgot acme-workspace.example" in capsys.readouterr().out
+    detect("ceo@acme-workspace.example", probe=False)
+    assert len(mx_queries(dns_server)) == asked + 1
