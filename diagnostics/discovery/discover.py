@@ -155,8 +155,7 @@ def discover(*, address: Address, deadline: float, actor_id: int | None, probe: 
         answer.candidates = winner.candidates
         answer.ttl = min(answer.ttl, winner.ttl or answer.ttl)
         answer.notes = [n for n in answer.notes if n[0] != "dns_failed"]
-        return answer
-    if probe:
+    elif probe:
         _guess_into(answer, domain=domain, deadline=deadline, actor_id=actor_id)
     if not answer.complete:
         answer.notes.append(("deadline", {"seconds": f"{settings.DISCOVERY_DEADLINE:g}"}))

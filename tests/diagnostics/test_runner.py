@@ -102,6 +102,18 @@ def test_a_gmail_hosted_domain_configured_elsewhere_is_a_provider_mismatch_with_
     assert domain.details["suggested"]["incoming"]["host"] == "imap.gmail.com"
 
 
+def test_the_domain_step_uses_the_same_detection_as_the_page_ispdb_included(user_s, make_account):
+    # OCN is in no table of ours, only in the bundled ISPDB: a POP3 account pointed elsewhere is still a mismatch.
+    account = make_account(user_s, address="taro@ocn.ne.jp", protocol="pop3")
+    _run, steps, _ = run_for(account)
+    domain = steps["domain"]
+    assert (domain.status, domain.code) == ("warning", "provider_mismatch")
+    assert domain.details["source"] == "ispdb" and domain.details["provider"]["name"] == "OCN"
+    assert domain.details["suggested"]["incoming"] == {"protocol": "pop3", "host": "pop.ocn.ne.jp", "port": 995,
+                                                       "security": "ssl", "username": "taro@ocn.ne.jp"}
+    assert domain.details["candidates"][0]["evidence"][0]["file"] == "ocn.ne.jp.xml"
+
+
 def test_saving_sent_mail_with_a_provider_that_saves_it_warns_of_duplicates(user_s, make_account):
     account = make_account(user_s, address="someone@gmail-hosted.test", save_sent_on_server=True)
     _run, steps, _ = run_for(account)
