@@ -26,6 +26,10 @@ ALICE = "alice@example.test"
 BOB = "bob@example.test"
 ALICE_INBOX_MESSAGES = 2
 ALICE_SENT_MESSAGES = 1
+SASL_SOCKET_NAME = "auth-mta"
+# Users of this domain meet a password database that is down (a checkpassword program that always reports a
+# temporary problem): Dovecot answers their sign-ins with IMAP `NO [UNAVAILABLE] Temporary authentication failure.`
+UNAVAILABLE_DOMAIN = "unavailable.example.test"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class DovecotServer:
     ca_file: Path
     users: dict[str, str] = field(repr=False)  # address -> password
     log_file: Path = field(default=Path(), compare=False)
+    # Dovecot's SASL socket for an MTA (Postfix's smtpd_sasl_path); None unless asked for at start.
+    sasl_socket: Path | None = None
+    base_dir: Path = field(default=Path(), compare=False)  # sockets and master.pid
 
 
 def dovecot_binaries() -> tuple[str, str]:
@@ -71,7 +78,22 @@ def _make_maildir(root: Path, *, folders: dict[str, list[bytes]]) -> None:
     (root / "subscriptions").write_text("".join(f"{f}\n" for f in folders if f != "INBOX"))
 
 
-def _config(*, tmp: Path, ports: dict[str, int], cert_chain: Path, key: Path, host: str = LOOPBACK) -> str:
+def _sasl_listener(user: str | None) -> str:
+    """An auth-client socket only `user` (an MTA's unprivileged user, such as postfix) may connect to."""
+    if user is None:
+        return ""
+    return f"""\
+service auth {{
+  unix_listener {SASL_SOCKET_NAME} {{
+    mode = 0600
+    user = {user}
+  }}
+}}
+"""
+
+
+def _config(*, tmp: Path, ports: dict[str, int], cert_chain: Path, key: Path, host: str = LOOPBACK,
+            sasl_user: str | None = None) -> str:
     # Each "{" must end its line: Dovecot 2.3 rejects one-line blocks. anvil-auth-penalty mode 0 turns off
     # the per-IP penalty that would otherwise delay every login after a failed one by up to 15 s.
     return f"""\
@@ -100,6 +122,11 @@ namespace inbox {{
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {tmp}/users
+}}
+passdb {{
+  driver = checkpassword
+  args = {tmp}/unavailable-passdb
+  username_filter = *@{UNAVAILABLE_DOMAIN}
 }}
 userdb {{
   driver = passwd-file
@@ -131,11 +158,11 @@ service anvil {{
     mode = 0
   }}
 }}
-"""
+{_sasl_listener(sasl_user)}"""
 
 
 def _prepare(tmp: Path, *, users: dict[str, str], certs: CertBundle, ports: dict[str, int], host: str = LOOPBACK,
-             leaf: LeafCert | None = None) -> Path:
+             leaf: LeafCert | None = None, sasl_user: str | None = None) -> Path:
     tmp.chmod(0o755)  # mail processes run as the dovecot user and must traverse it
     (tmp / "run").mkdir()
     mail_user = pwd.getpwnam("dovecot")
@@ -158,51 +185,102 @@ def _prepare(tmp: Path, *, users: dict[str, str], certs: CertBundle, ports: dict
     _make_maildir(tmp / "mail" / "bob" / "Maildir", folders={"INBOX": []})
     for path in [tmp / "mail", *(tmp / "mail").rglob("*")]:
         os.chown(path, mail_user.pw_uid, mail_user.pw_gid)
+    down = tmp / "unavailable-passdb"  # exit 111 is checkpassword's "temporary problem": the backend is down
+    down.write_text("#!/bin/sh\ncat <&3 >/dev/null\nexit 111\n")
+    down.chmod(0o755)
     users_file = tmp / "users"
     users_file.write_text("".join(lines))
     users_file.chmod(0o644)
     config = tmp / "dovecot.conf"
     leaf = leaf or certs.localhost
-    config.write_text(_config(tmp=tmp, ports=ports, cert_chain=leaf.cert_chain_pem, key=leaf.key_pem, host=host))
+    config.write_text(_config(tmp=tmp, ports=ports, cert_chain=leaf.cert_chain_pem, key=leaf.key_pem, host=host,
+                              sasl_user=sasl_user))
     return config
 
 
 def _master_pid(tmp: Path) -> int | None:
+    return _pid_in(tmp / "run")
+
+
+def _pid_in(base_dir: Path) -> int | None:
     try:
-        return int((tmp / "run" / "master.pid").read_text().strip())
+        return int((base_dir / "master.pid").read_text().strip())
     except (OSError, ValueError):
         return None
 
 
 def _pid_alive(pid: int) -> bool:
+    """False once the process has ended, zombie included (the daemon is not our child: we cannot reap it)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
         return False
-    return True
+    return state not in ("Z", "X")
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (from /proc/<pid>/stat: the field after the state is the parent pid)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if int((entry / "stat").read_text().rpartition(")")[2].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def _wait_gone(pids: list[int], *, seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while (alive := [pid for pid in pids if _pid_alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
 
 
 def _stop(doveadm: str, *, config: Path, tmp: Path) -> None:
     pid = _master_pid(tmp)
-    subprocess.run([doveadm, "-c", str(config), "stop"], capture_output=True, timeout=15, check=False)
-    if pid is None:
+    if pid is None:  # no pid file: let doveadm find what there is to stop
+        subprocess.run([doveadm, "-c", str(config), "stop"], capture_output=True, timeout=15, check=False)
         return
-    deadline = time.monotonic() + 10
-    while _pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if _pid_alive(pid):  # doveadm stop failed: end the master we started, by its pid
+    if not _pid_alive(pid):
+        return  # crashed (crash_dovecot) or already stopped
+    children = _children(pid)
+    # SIGTERM is what `doveadm stop` sends; it then waits until the master's pid disappears, which for a daemon
+    # reparented to init includes the wait for init to reap the zombie (seconds here). We wait for the exit.
+    os.kill(pid, signal.SIGTERM)
+    if _wait_gone([pid], seconds=10):  # it did not stop: end the master we started, by its pid
         os.kill(pid, signal.SIGKILL)
+    # A service with a client still connected (auth, while Postfix holds its SASL connection) outlives the master
+    # until that client leaves: end the master's children too, so a stopped Dovecot is really gone.
+    for sig, seconds in ((signal.SIGTERM, 0.5), (signal.SIGKILL, 2.0)):
+        for child in _wait_gone(children, seconds=seconds):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, sig)
+
+
+def crash_dovecot(server: DovecotServer) -> None:
+    """End a running Dovecot at once, as a crash would: SIGKILL to its master and the master's children (their
+    sockets stop answering; a client holding a connection sees it closed). running_dovecot still cleans up."""
+    pid = _pid_in(server.base_dir)
+    if pid is None or not _pid_alive(pid):
+        return
+    for victim in [pid, *_children(pid)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim, signal.SIGKILL)
+    if _wait_gone([pid], seconds=5):
+        raise RuntimeError(f"dovecot master {pid} survived SIGKILL")
 
 
 @contextlib.contextmanager
 def running_dovecot(*, certs: CertBundle, users: dict[str, str] | None = None, host: str = LOOPBACK,
-                    ports: dict[str, int] | None = None, leaf: LeafCert | None = None) -> Iterator[DovecotServer]:
+                    ports: dict[str, int] | None = None, leaf: LeafCert | None = None,
+                    sasl_user: str | None = None) -> Iterator[DovecotServer]:
     """Start Dovecot on four free loopback ports; stop it and delete its files on exit.
 
     `users` maps ALICE and BOB to passwords (random ones when omitted). `host`, `ports` (some of imap, imaps, pop3,
     pop3s: the others are off, port 0 in the dataclass) and `leaf` serve other needs: the discovery tests listen on
-    standard ports of an address of their own, with a certificate for their zone's names. Raises ServerUnavailable
-    when dovecot is not installed or we are not root.
+    standard ports of an address of their own, with a certificate for their zone's names. `sasl_user`: the system
+    user of an MTA (postfix) that may use Dovecot's SASL socket (`sasl_socket`); None: no such socket. Raises
+    ServerUnavailable when dovecot is not installed or we are not root.
     """
     dovecot, doveadm = dovecot_binaries()
     users = users or {ALICE: f"alice-{secrets.token_urlsafe(9)}", BOB: f"bob-{secrets.token_urlsafe(9)}"}
@@ -211,7 +289,7 @@ def running_dovecot(*, certs: CertBundle, users: dict[str, str] | None = None, h
     ports = ports or dict(zip(("imap", "imaps", "pop3", "pop3s"), free_ports(4), strict=True))
     # Short path: Dovecot's unix sockets live in base_dir and paths are limited to 108 bytes.
     tmp = Path(tempfile.mkdtemp(prefix="dc", dir="/tmp"))
-    config = _prepare(tmp, users=users, certs=certs, ports=ports, host=host, leaf=leaf)
+    config = _prepare(tmp, users=users, certs=certs, ports=ports, host=host, leaf=leaf, sasl_user=sasl_user)
     log_file = tmp / "dovecot.log"
     try:
         # The daemon keeps inherited descriptors open: give it files, not pipes, or run() waits forever.
@@ -231,6 +309,10 @@ def running_dovecot(*, certs: CertBundle, users: dict[str, str] | None = None, h
 
         for port in ports.values():
             wait_for_port(port, host=host, alive=alive)
+        # The master may write its pid file after its listeners are up; stopping needs it.
+        deadline = time.monotonic() + 10
+        while _master_pid(tmp) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
         yield DovecotServer(
             host=host,
             imap_port=ports.get("imap", 0),
@@ -240,6 +322,8 @@ def running_dovecot(*, certs: CertBundle, users: dict[str, str] | None = None, h
             ca_file=certs.ca_pem,
             users=dict(users),
             log_file=log_file,
+            sasl_socket=tmp / "run" / SASL_SOCKET_NAME if sasl_user else None,
+            base_dir=tmp / "run",
         )
     finally:
         _stop(doveadm, config=config, tmp=tmp)

@@ -6,6 +6,7 @@ Slow servers are session-scoped; scripted servers and the black hole are per tes
 from __future__ import annotations
 
 import os
+import pwd
 from collections.abc import Iterator
 from typing import NoReturn
 
@@ -14,6 +15,7 @@ import pytest
 from tests.servers.certs import CertBundle, LeafCert, make_cert_bundle
 from tests.servers.dovecot import DovecotServer, running_dovecot
 from tests.servers.ports import ServerUnavailable
+from tests.servers.postfix import POSTFIX_USER, PostfixServer, running_postfix
 from tests.servers.pymap_server import PymapServer, running_pymap
 from tests.servers.scripted import Behaviour, BlackHole, ScriptedServer, TlsMode
 from tests.servers.smtp import SmtpServer, running_smtp
@@ -32,11 +34,31 @@ def _test_ca(tmp_path_factory: pytest.TempPathFactory) -> CertBundle:
     return make_cert_bundle(tmp_path_factory.mktemp("certs"))
 
 
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
 @pytest.fixture(scope="session")
 def dovecot(test_ca: CertBundle) -> Iterator[DovecotServer]:
-    """Dovecot 2.3: IMAP/STARTTLS, IMAPS, POP3/STLS, POP3S; alice (INBOX + Sent) and bob (INBOX only)."""
+    """Dovecot 2.3: IMAP/STARTTLS, IMAPS, POP3/STLS, POP3S; alice (INBOX + Sent) and bob (INBOX only); a SASL
+    socket for Postfix when its user exists."""
     try:
-        with running_dovecot(certs=test_ca) as server:
+        with running_dovecot(certs=test_ca, sasl_user=POSTFIX_USER if _user_exists(POSTFIX_USER) else None) as server:
+            yield server
+    except ServerUnavailable as exc:
+        _unavailable(str(exc))
+
+
+@pytest.fixture(scope="session")
+def postfix(test_ca: CertBundle, dovecot: DovecotServer) -> Iterator[PostfixServer]:
+    """Postfix: 587-style (STARTTLS, then AUTH), 465-style (implicit TLS) and a 465-style port whose SASL backend
+    can be taken down; users and passwords are the test Dovecot's."""
+    try:
+        with running_postfix(certs=test_ca, dovecot=dovecot) as server:
             yield server
     except ServerUnavailable as exc:
         _unavailable(str(exc))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import poplib
 import smtplib
@@ -12,7 +13,9 @@ import time
 import pytest
 
 from tests.servers import scripted as s
-from tests.servers.dovecot import ALICE, ALICE_INBOX_MESSAGES, BOB
+from tests.servers.dovecot import ALICE, ALICE_INBOX_MESSAGES, BOB, UNAVAILABLE_DOMAIN
+from tests.servers.ports import ServerUnavailable
+from tests.servers.postfix import BACKEND_DOWN_REPLY, WRONG_PASSWORD_REPLY, instance_pids, running_postfix
 from tests.servers.smtp import APP_PASSWORD_USER, SMTP_USER
 
 
@@ -65,6 +68,84 @@ def test_dovecot_pop3_offers_stls_and_answers_a_bad_password_with_the_auth_code(
     with pytest.raises(poplib.error_proto, match=r"\[AUTH\]"):
         client.pass_("not-the-password")
     client.quit()
+
+
+def test_dovecot_answers_a_user_whose_password_database_is_down_with_unavailable(dovecot, test_ca):
+    client = _imaps(dovecot.imaps_port, test_ca)
+    with pytest.raises(imaplib.IMAP4.error, match=r"\[UNAVAILABLE\] Temporary authentication failure"):
+        client.login(f"dave@{UNAVAILABLE_DOMAIN}", "any-password")
+    client.logout()
+
+
+# --- Postfix ------------------------------------------------------------------------------------------
+def _reply_text(error: smtplib.SMTPResponseException) -> str:
+    return f"{error.smtp_code} {error.smtp_error.decode()}"
+
+
+def test_postfix_offers_auth_only_after_starttls_and_checks_passwords_through_dovecot(postfix, test_ca):
+    client = smtplib.SMTP(postfix.host, postfix.submission_port, timeout=10)
+    client.ehlo()
+    assert client.has_extn("starttls") and not client.has_extn("auth")
+    client.starttls(context=test_ca.client_context())
+    client.ehlo()
+    assert client.esmtp_features["auth"].split() == ["PLAIN", "LOGIN"]
+    with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+        client.login(ALICE, "not-the-password")
+    code, _ = client.login(ALICE, postfix.users[ALICE])
+    client.quit()
+    assert _reply_text(refused.value).startswith(WRONG_PASSWORD_REPLY)
+    assert code == 235
+
+
+def test_postfix_on_its_implicit_tls_port_signs_bob_in_and_refuses_a_wrong_password(postfix, test_ca):
+    client = smtplib.SMTP_SSL("localhost", postfix.smtps_port, context=test_ca.client_context(), timeout=10)
+    client.ehlo()
+    with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+        client.login(BOB, "not-the-password")
+    code, _ = client.login(BOB, postfix.users[BOB])
+    client.quit()
+    assert _reply_text(refused.value).startswith(WRONG_PASSWORD_REPLY)
+    assert code == 235
+
+
+def test_postfix_whose_sasl_backend_went_away_answers_auth_with_454(postfix, test_ca):
+    postfix.take_auth_backend_down()
+    client = smtplib.SMTP_SSL("localhost", postfix.backend_down_port, context=test_ca.client_context(), timeout=10)
+    client.ehlo()
+    assert client.has_extn("auth")  # Postfix still offers what the backend told it
+    blob = base64.b64encode(f"\0{ALICE}\0{postfix.users[ALICE]}".encode()).decode()
+    code, text = client.docmd("AUTH", f"PLAIN {blob}")
+    client.close()
+    assert f"{code} {text.decode()}".startswith(BACKEND_DOWN_REPLY)
+
+
+def test_a_missing_postfix_skips_on_a_developer_machine_and_fails_in_ci(monkeypatch):
+    from tests.servers import fixtures, postfix
+
+    monkeypatch.setattr(postfix.shutil, "which", lambda name: None)
+    monkeypatch.setattr(postfix.os.path, "exists", lambda path: False)
+    with pytest.raises(ServerUnavailable, match="postfix is not installed") as missing:
+        postfix.postfix_binary()
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        fixtures._unavailable(str(missing.value))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="unavailable in CI"):
+        fixtures._unavailable(str(missing.value))
+
+
+def test_postfix_instances_run_side_by_side_and_leave_no_process_behind(dovecot, test_ca):
+    with running_postfix(certs=test_ca, dovecot=dovecot) as first, running_postfix(certs=test_ca,
+                                                                                   dovecot=dovecot) as second:
+        assert first.config_dir != second.config_dir
+        assert {first.submission_port, first.smtps_port}.isdisjoint({second.submission_port, second.smtps_port})
+        for server in (first, second):
+            with smtplib.SMTP_SSL("localhost", server.smtps_port, context=test_ca.client_context(),
+                                  timeout=10) as client:
+                assert client.login(ALICE, server.users[ALICE])[0] == 235
+        assert instance_pids(first.config_dir) and instance_pids(second.config_dir)
+    assert instance_pids(first.config_dir) == instance_pids(second.config_dir) == []
+    assert not first.config_dir.exists() and not second.config_dir.exists()
 
 
 # --- aiosmtpd -----------------------------------------------------------------------------------------
