@@ -151,6 +151,21 @@ _ADVICE: dict[Code, Advice] = {
           "a client that does not start it."),
         _("Run the check again later; if it keeps happening, contact your provider."),
     )),
+    Code.IMPLICIT_TLS_EXPECTED: Advice(Code.IMPLICIT_TLS_EXPECTED, "T1",
+                                       _("This port expects SSL/TLS from the first moment"), (
+        _("The server on this port waits for an encrypted connection before it says anything, so with STARTTLS "
+          "or no encryption it never answers."),
+        _("Set the security to SSL/TLS for this port (the details show the suggested change), or keep STARTTLS "
+          "and use the STARTTLS port: 143 for IMAP, 110 for POP3, 587 for SMTP."),
+    )),
+    # Not one of the nine scenarios: the server speaks to the person (a full mailbox, a password about to expire,
+    # maintenance), which no troubleshooting scenario covers; its own words follow the advice.
+    Code.SERVER_ALERT: Advice(Code.SERVER_ALERT, None, _("The mail server sent a message for you"), (
+        _("Read the server's message shown here: it often says that the mailbox is nearly full, that the password "
+          "will expire soon, or that maintenance is planned."),
+        _("Do what it asks; if it describes a problem on the server's side, contact your mail provider or IT "
+          "department."),
+    )),
 }
 
 

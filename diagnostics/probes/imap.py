@@ -32,6 +32,7 @@ from diagnostics.probes.net import (
 )
 from diagnostics.probes.results import Code, ProbeError, Protocol, Security, SessionResult, Step, StepResult
 from diagnostics.probes.session import ProtocolSteps, walk_session
+from diagnostics.probes.wrong_security import explain_tls_failure
 
 MAX_FOLDERS_IN_DETAILS = 200
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}$")
@@ -319,8 +320,8 @@ def _tls_step(rec: SessionRecorder, client: ImapClient, *, host: str, security: 
                                      details={"server_line": rec.channel.transcript.masked(response.tagged)})
             step.details.update(tls.upgrade(client.channel, host=host, context=context))
         except ProbeError as exc:
-            if exc.code == Code.TLS_CERTIFICATE_INVALID:
-                exc.details["certificate"] = tls.unverified_certificate(reopen, host=host)
+            explain_tls_failure(exc, reopen=reopen, host=host, port=client.channel.port, protocol=Protocol.IMAP,
+                                security=security, probe=probe_session, options=rec.options)
             raise
         if security == Security.STARTTLS:
             # Capabilities before TLS are not to be trusted (RFC 3501 6.2.1): ask again.

@@ -51,6 +51,8 @@ class ProbeOptions:
     max_addresses: int = 4  # addresses of one host tried when connecting
     helo_name: str | None = None  # SMTP EHLO name; None: the local address as a literal
     deadline: float | None = None  # the run's end (time.monotonic()); every operation stops by it
+    # Silence before a greeting after which a plain session tries TLS on a new connection (wrong_security).
+    implicit_tls_after: float = 2.0
 
     @classmethod
     def build(cls, *, allowed_networks=(), allowed_ports=None, **kwargs) -> ProbeOptions:
@@ -128,6 +130,9 @@ class Channel:
             self.deadline, self.cut_by_run = options.deadline, True
         self.bytes_read = 0
         self.tls = False
+        # (seconds, check): when the first read gets nothing for that long, check(self) runs once (it may raise a
+        # ProbeError that ends the step), then the read goes on to the step's deadline.
+        self.on_silence: tuple[float, Callable[[Channel], None]] | None = None
 
     def start_step(self, transcript: Transcript, *, timeout: float | None = None) -> None:
         """A fresh deadline (the step's limit, cut by the run's deadline) and byte budget.
@@ -148,10 +153,23 @@ class Channel:
         if self._buf:
             self.transcript.server_head(bytes(self._buf), note=f"{why} after {len(self._buf)} bytes")
 
+    def _recv(self) -> bytes:
+        if self.on_silence is not None:
+            wait, check = self.on_silence
+            self.on_silence = None
+            self.sock.settimeout(min(wait, self.remaining()))
+            try:
+                return self.sock.recv(4096)
+            except TimeoutError:
+                if time.monotonic() >= self.deadline:
+                    raise
+                check(self)
+        self.sock.settimeout(self.remaining())
+        return self.sock.recv(4096)
+
     def _fill(self) -> None:
         try:
-            self.sock.settimeout(self.remaining())
-            chunk = self.sock.recv(4096)
+            chunk = self._recv()
         except (TimeoutError, ssl.SSLWantReadError, ReadTimeout):
             self._record_partial("no line end before the deadline")
             raise ReadTimeout() from None

@@ -21,6 +21,7 @@ from diagnostics.probes.net import (
 )
 from diagnostics.probes.results import Code, ProbeError, Protocol, Security, SessionResult, Step, StepResult
 from diagnostics.probes.session import ProtocolSteps, walk_session
+from diagnostics.probes.wrong_security import explain_tls_failure
 
 MAX_CAPA_LINES = 100
 
@@ -84,8 +85,8 @@ def _tls_step(rec: SessionRecorder, client: Pop3Client, *, host: str, security: 
                                      details={"server_line": rec.channel.transcript.masked(answer)})
             step.details.update(tls.upgrade(client.channel, host=host, context=context))
         except ProbeError as exc:
-            if exc.code == Code.TLS_CERTIFICATE_INVALID:
-                exc.details["certificate"] = tls.unverified_certificate(reopen, host=host)
+            explain_tls_failure(exc, reopen=reopen, host=host, port=client.channel.port, protocol=Protocol.POP3,
+                                security=security, probe=probe_session, options=rec.options)
             raise
         if security == Security.STARTTLS:
             step.details["capabilities"] = sorted(client.capa())

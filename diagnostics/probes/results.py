@@ -36,10 +36,15 @@ class Code(enum.StrEnum):
     SERVER_BUSY = "server_busy"
     TIMEOUT = "timeout"
     TARGET_NOT_ALLOWED = "target_not_allowed"
+    # Configured STARTTLS or no encryption on a port that speaks TLS from the first byte.
+    IMPLICIT_TLS_EXPECTED = "implicit_tls_expected"
+    # The server sent a text it wants the person to read (IMAP [ALERT]): shown, never a failure by itself.
+    SERVER_ALERT = "server_alert"
 
 
 # Codes that are advisory: the step is recorded as a warning and the run goes on.
-WARNING_CODES = frozenset({Code.PORT_PROTOCOL_MISMATCH, Code.DUPLICATE_SENT_RISK, Code.PROVIDER_MISMATCH})
+WARNING_CODES = frozenset({Code.PORT_PROTOCOL_MISMATCH, Code.DUPLICATE_SENT_RISK, Code.PROVIDER_MISMATCH,
+                           Code.SERVER_ALERT})
 
 
 class Protocol(enum.StrEnum):

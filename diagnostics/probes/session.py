@@ -12,6 +12,7 @@ from typing import Any
 from diagnostics.probes import tls
 from diagnostics.probes.net import Channel, ProbeOptions, SessionRecorder, SessionStopped, connect_steps, open_channel
 from diagnostics.probes.results import ProbeError, Protocol, Security, SessionResult, StepResult
+from diagnostics.probes.wrong_security import implicit_tls_check
 from diagnostics.redact import secret_forms
 
 CredentialStep = Callable[[SessionRecorder, Any], None]
@@ -50,6 +51,11 @@ def walk_session(
     client = None
     try:
         channel, addresses = connect_steps(rec, host=host, port=port)
+        if security != Security.IMPLICIT:
+            # A port that expects TLS from the first byte stays silent: find that out in seconds (wrong_security).
+            channel.on_silence = (options.implicit_tls_after, implicit_tls_check(
+                protocol=spec.protocol, host=host, port=port, addresses=addresses, options=options,
+                configured=security))
         client = spec.make_client(channel)
 
         def reopen() -> Channel:

@@ -30,6 +30,8 @@ EXPECTED_SCENARIOS = {
     Code.SMTP_AUTH_FAILED: "T4",
     Code.FOLDER_MISSING: "T5",
     Code.DUPLICATE_SENT_RISK: "T8",
+    Code.IMPLICIT_TLS_EXPECTED: "T1",
+    Code.SERVER_ALERT: None,
 }
 
 ISSUE_CODES = [
@@ -38,6 +40,7 @@ ISSUE_CODES = [
     "auth_app_password_required", "auth_web_login_required", "auth_basic_auth_disabled",
     "disconnected_during_auth", "smtp_auth_failed", "folder_missing", "duplicate_sent_risk",
     "provider_mismatch", "port_protocol_mismatch", "server_busy", "timeout", "ok", "target_not_allowed",
+    "implicit_tls_expected", "server_alert",
 ]
 
 

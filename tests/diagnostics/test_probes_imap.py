@@ -96,8 +96,10 @@ def test_pymap_without_tls_refuses_the_plaintext_login(pymap_imap):
     assert result.step(Step.LOGIN).code == Code.PLAINTEXT_LOGIN_REFUSED
 
 
-def test_starttls_on_an_implicit_tls_port_times_out_waiting_for_a_greeting(dovecot):
-    result = _session("localhost", dovecot.imaps_port, "starttls", ca_file=dovecot.ca_file, step_timeout=1.0)
+def test_a_greeting_limit_shorter_than_the_wait_before_trying_tls_still_ends_as_a_timeout(dovecot):
+    # implicit_tls_expected (tests/diagnostics/test_wrong_security.py) needs the short wait to pass first.
+    result = _session("localhost", dovecot.imaps_port, "starttls", ca_file=dovecot.ca_file, step_timeout=1.0,
+                      implicit_tls_after=2.0)
     greeting = result.step(Step.GREETING)
     assert (greeting.code, greeting.transient) == (Code.TIMEOUT, True)
 

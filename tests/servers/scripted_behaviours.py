@@ -382,6 +382,16 @@ def silent() -> Behaviour:
     return play
 
 
+def greet_late(behaviour: Behaviour, *, delay: float) -> Behaviour:
+    """Plays `behaviour` only after `delay` seconds of silence (a server slow to greet, e.g. a slow DNS check)."""
+
+    def play(conn: Conn) -> None:
+        if not conn.stopping.wait(delay):
+            behaviour(conn)
+
+    return play
+
+
 def close_at_once() -> Behaviour:
     """Accepts and closes before any greeting."""
 
@@ -434,5 +444,6 @@ __all__ = [
     "huge_banner",
     "drip",
     "silent",
+    "greet_late",
     "close_at_once",
 ]
