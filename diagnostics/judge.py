@@ -157,8 +157,20 @@ _RUN_ERRORS = {
 }
 
 
-def advice_list(rows: Iterable[tuple[str, str]], *, run_outcome: str = "") -> list[dict[str, Any]]:
-    """Advice for the reader, rendered in the active language."""
+def step_alerts(details: Mapping[str, Any] | None) -> list[str]:
+    """The server alerts (diagnostics.alerts) a step row recorded: its own, or each side's of a merged row."""
+    details = details or {}
+    found = list(details.get("server_alerts") or [])
+    for side in ("incoming", "outgoing"):
+        if isinstance(details.get(side), Mapping):
+            found += details[side].get("server_alerts") or []
+    return found
+
+
+def advice_list(rows: Iterable[tuple[str, str]], *, run_outcome: str = "",
+                alerts: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Advice for the reader, rendered in the active language. `alerts`: the servers' own texts, shown with the
+    server_alert item (added after the failures when an alert came with a failing answer)."""
     items = []
     if run_outcome in _RUN_ERRORS:
         items.append({"code": run_outcome, "scenario": None, "title": str(_RUN_ERRORS[run_outcome]),
@@ -166,6 +178,9 @@ def advice_list(rows: Iterable[tuple[str, str]], *, run_outcome: str = "") -> li
     codes = advice_codes(rows)
     if items and codes == [str(Code.OK)]:
         codes = []  # an interrupted run did not find everything in order
+    alerts = list(dict.fromkeys(alerts))
+    if alerts and str(Code.SERVER_ALERT) not in codes:
+        codes = [code for code in codes if code != str(Code.OK)] + [str(Code.SERVER_ALERT)]
     for code in codes:
         try:
             advice = advice_for(code)
@@ -173,6 +188,8 @@ def advice_list(rows: Iterable[tuple[str, str]], *, run_outcome: str = "") -> li
             continue  # run-level codes such as worker_lost have their own explanation on the run
         items.append({"code": code, "scenario": advice.scenario, "title": str(advice.title),
                       "steps": [str(s) for s in advice.steps]})
+        if code == Code.SERVER_ALERT:
+            items[-1]["server_alerts"] = alerts  # the server's own words (redacted), untranslated
     return items
 
 
@@ -182,4 +199,6 @@ def run_advice(run) -> list[dict[str, Any]]:
     prefetch the steps and it makes no query."""
     if not run.is_finished:
         return []
-    return advice_list([(step.status, step.code) for step in run.steps.all()], run_outcome=run.outcome)
+    steps = list(run.steps.all())
+    return advice_list([(step.status, step.code) for step in steps], run_outcome=run.outcome,
+                       alerts=[alert for step in steps for alert in step_alerts(step.details)])

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from diagnostics.alerts import imap_alert
 from diagnostics.classify import (
     Mailbox,
     classify_greeting,
@@ -162,7 +163,11 @@ class ImapClient:
             shown.append(f"[{len(data)} byte literal]{rest.decode('utf-8', errors='replace')}")
         for part in shown:
             self.channel.transcript.server(part)
-        return raw.decode("utf-8", errors="replace")
+        line = raw.decode("utf-8", errors="replace")
+        alert = imap_alert(line)
+        if alert is not None:
+            self.channel.transcript.alert(alert)
+        return line
 
     def read_greeting(self) -> str:
         greeting = self.read_line()

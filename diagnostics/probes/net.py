@@ -79,6 +79,7 @@ class LineTooLong(TransportError):
 
 
 HEAD_CHARS = 200  # what is kept of a line too long or never finished
+MAX_ALERTS = 10  # server alerts kept per step
 
 
 class Transcript:
@@ -88,6 +89,7 @@ class Transcript:
         self.secrets = secrets
         self.limit = limit
         self.lines: list[str] = []
+        self.alerts: list[str] = []  # texts the server addresses to the person (diagnostics.alerts)
 
     def _add(self, line: str) -> None:
         if len(self.lines) < self.limit:
@@ -103,6 +105,11 @@ class Transcript:
 
     def note(self, text: str) -> None:
         self._add(f"-- {text}")
+
+    def alert(self, text: str) -> None:
+        """Keep a server alert (redacted like every transcript line) for the step to show."""
+        if len(self.alerts) < MAX_ALERTS:
+            self.alerts.append(redact_text(text, self.secrets))
 
     def masked(self, line: str) -> str:
         return redact_text(line, self.secrets)
@@ -379,6 +386,11 @@ class SessionRecorder:
         if self.channel is not None:
             step.details.setdefault("bytes_read", self.channel.bytes_read)
         step.transcript = transcript.lines
+        if transcript.alerts:
+            # The server asked for these to be shown. A failure keeps its code; otherwise the step is a warning.
+            step.details["server_alerts"] = list(transcript.alerts)
+            if step.ok:
+                step.code = Code.SERVER_ALERT
         step.duration_ms = int((time.monotonic() - started) * 1000)
         self.result.steps.append(step)
         if self.on_step is not None:

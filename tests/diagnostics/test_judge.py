@@ -104,7 +104,7 @@ def test_run_advice_is_empty_in_flight_and_follows_the_steps_once_finished():
     from types import SimpleNamespace
 
     def run(status, outcome, steps):
-        rows = [SimpleNamespace(status=s, code=c) for s, c in steps]
+        rows = [SimpleNamespace(status=s, code=c, details={}) for s, c in steps]
         return SimpleNamespace(is_finished=status not in ("queued", "running"), outcome=outcome,
                                steps=SimpleNamespace(all=lambda: rows))
 

@@ -6,6 +6,7 @@ import pytest
 
 from diagnostics.models import DiagnosticRun
 from tests.servers import scripted
+from tests.servers.dovecot import ALERT_TEXT, ALERTED
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("loopback_diagnostics")]
 
@@ -43,6 +44,11 @@ SCENARIOS = {
                                  "auth_basic_auth_disabled", "smtp_auth", "auth_failed", "T2"),
     "expired_certificate": ("imap", "implicit:expired", scripted.imap, (),
                             "tls_certificate_invalid", "tls", "connection_failed", "T1"),
+    # "server mode/configured security": STARTTLS or nothing configured against a port that expects TLS at once.
+    "starttls_on_an_implicit_tls_imap_port": ("imap", "implicit/starttls", scripted.imap, (),
+                                              "implicit_tls_expected", "greeting", "connection_failed", "T1"),
+    "nothing_on_an_implicit_tls_smtp_port": ("smtp", "implicit/none", scripted.smtp, (),
+                                             "implicit_tls_expected", "greeting", "connection_failed", "T1"),
 }
 
 
@@ -51,8 +57,9 @@ def test_each_scenario_through_the_worker_ends_with_its_code_status_and_advice(
         name, celery_worker, api_as, user_s, make_account, scripted_server):
     side, tls, behaviour, args, code, step, status, scenario = SCENARIOS[name]
     mode, _, cert = (tls or "").partition(":")
+    mode, _, configured = mode.partition("/")
     server = scripted_server(behaviour(*args), tls=mode or None, cert=cert or "localhost")
-    security = {"implicit": "ssl", "starttls": "starttls", "": "none"}[mode]
+    security = {"implicit": "ssl", "starttls": "starttls", "": "none", "none": "none"}[configured or mode]
     if side == "imap":
         account = make_account(user_s, incoming_port=server.port, incoming_security=security)
     else:
@@ -64,3 +71,42 @@ def test_each_scenario_through_the_worker_ends_with_its_code_status_and_advice(
     assert (account.status, account.last_error_code) == (status, code)
     advice = client.get(f"/api/v1/diagnostics/{run.pk}/").json()["advice"]
     assert advice[0]["code"] == code and advice[0]["scenario"] == scenario and advice[0]["steps"]
+    assert (run.finished_at - run.started_at).total_seconds() < 10
+
+
+def test_a_wrong_security_through_the_worker_carries_the_facts_and_the_fix_in_the_api(
+        celery_worker, api_as, user_s, make_account, dovecot):
+    account = make_account(user_s, incoming_port=dovecot.imaps_port, incoming_security="starttls")
+    client = api_as(user_s)
+    run = run_through_worker(client, account)
+    body = client.get(f"/api/v1/diagnostics/{run.pk}/").json()
+    greeting = next(step for step in body["steps"] if step["name"] == "greeting")
+    assert (greeting["status"], greeting["code"]) == ("failed", "implicit_tls_expected")
+    incoming = greeting["details"]["incoming"]
+    assert (incoming["port"], incoming["configured_security"], incoming["fix"]) == (
+        dovecot.imaps_port, "starttls", {"incoming_security": "ssl"})
+    assert (run.finished_at - run.started_at).total_seconds() < 10
+
+
+def test_a_server_alert_through_the_worker_is_a_warning_whose_advice_quotes_the_server(
+        celery_worker, api_as, user_s, make_account, dovecot):
+    account = make_account(user_s, address=ALERTED, incoming_password=dovecot.users[ALERTED])
+    client = api_as(user_s)
+    run = run_through_worker(client, account)
+    assert (run.status, run.outcome) == ("warning", "server_alert"), steps_of(run)
+    assert steps_of(run)["login"] == ("warning", "server_alert")
+    assert account.status == "connected"
+    advice = client.get(f"/api/v1/diagnostics/{run.pk}/").json()["advice"]
+    assert [(a["code"], a["scenario"], a["server_alerts"]) for a in advice] == [("server_alert", None, [ALERT_TEXT])]
+
+
+def test_an_alert_with_a_refused_sign_in_through_the_worker_follows_the_failure_in_the_advice(
+        celery_worker, api_as, user_s, make_account, scripted_server):
+    server = scripted_server(scripted.imap_gmail("app_password"), tls="implicit")
+    account = make_account(user_s, incoming_port=server.port)
+    client = api_as(user_s)
+    run = run_through_worker(client, account)
+    assert (run.status, run.outcome) == ("failed", "auth_app_password_required")
+    advice = client.get(f"/api/v1/diagnostics/{run.pk}/").json()["advice"]
+    assert [a["code"] for a in advice] == ["auth_app_password_required", "server_alert"]
+    assert advice[1]["server_alerts"][0].startswith("Application-specific password required")

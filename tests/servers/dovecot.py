@@ -30,6 +30,10 @@ SASL_SOCKET_NAME = "auth-mta"
 # Users of this domain meet a password database that is down (a checkpassword program that always reports a
 # temporary problem): Dovecot answers their sign-ins with IMAP `NO [UNAVAILABLE] Temporary authentication failure.`
 UNAVAILABLE_DOMAIN = "unavailable.example.test"
+# Has an empty INBOX and Sent; Dovecot's IMAP sends it an alert right after LOGIN (the way Courier does when a
+# helper is missing), through a post-login script: the one way found to make Dovecot send an [ALERT].
+ALERTED = "alert-dave@example.test"
+ALERT_TEXT = "Your mailbox is 95% full: delete or archive mail to keep receiving messages."
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,15 @@ service pop3-login {{
     ssl = yes
   }}
 }}
+service imap {{
+  executable = imap imap-postlogin
+}}
+service imap-postlogin {{
+  executable = script-login {tmp}/postlogin.sh
+  user = $default_internal_user
+  unix_listener imap-postlogin {{
+  }}
+}}
 service anvil {{
   chroot =
   unix_listener anvil-auth-penalty {{
@@ -183,8 +196,13 @@ def _prepare(tmp: Path, *, users: dict[str, str], certs: CertBundle, ports: dict
         },
     )
     _make_maildir(tmp / "mail" / "bob" / "Maildir", folders={"INBOX": []})
+    _make_maildir(tmp / "mail" / ALERTED.split("@")[0] / "Maildir", folders={"INBOX": [], "Sent": []})
     for path in [tmp / "mail", *(tmp / "mail").rglob("*")]:
         os.chown(path, mail_user.pw_uid, mail_user.pw_gid)
+    postlogin = tmp / "postlogin.sh"  # its stdout is the client's connection: what it prints, the client reads
+    postlogin.write_text(f'#!/bin/sh\ncase "$USER" in\n  alert-*) printf \'* OK [ALERT] %s\\r\\n\' "{ALERT_TEXT}" ;;\n'
+                         'esac\nexec "$@"\n')
+    postlogin.chmod(0o755)
     down = tmp / "unavailable-passdb"  # exit 111 is checkpassword's "temporary problem": the backend is down
     down.write_text("#!/bin/sh\ncat <&3 >/dev/null\nexit 111\n")
     down.chmod(0o755)
@@ -286,6 +304,7 @@ def running_dovecot(*, certs: CertBundle, users: dict[str, str] | None = None, h
     users = users or {ALICE: f"alice-{secrets.token_urlsafe(9)}", BOB: f"bob-{secrets.token_urlsafe(9)}"}
     if set(users) != {ALICE, BOB}:
         raise ValueError(f"users must be exactly {ALICE} and {BOB}")
+    users = {**users, ALERTED: f"alert-{secrets.token_urlsafe(9)}"}
     ports = ports or dict(zip(("imap", "imaps", "pop3", "pop3s"), free_ports(4), strict=True))
     # Short path: Dovecot's unix sockets live in base_dir and paths are limited to 108 bytes.
     tmp = Path(tempfile.mkdtemp(prefix="dc", dir="/tmp"))

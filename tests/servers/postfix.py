@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.servers.certs import CertBundle
-from tests.servers.dovecot import DovecotServer, crash_dovecot, running_dovecot
+from tests.servers.dovecot import ALICE, BOB, DovecotServer, crash_dovecot, running_dovecot
 from tests.servers.ports import LOOPBACK, ServerUnavailable, free_ports, wait_for_port
 
 POSTFIX_USER = "postfix"  # Postfix's mail_owner: its daemons run as this user and connect to Dovecot's socket
@@ -219,8 +219,8 @@ def running_postfix(*, certs: CertBundle, dovecot: DovecotServer) -> Iterator[Po
             users=dict(dovecot.users),
             log_file=log_file,
             config_dir=config_dir,
-            _take_down=lambda: _backend_down(certs=certs, users=dict(dovecot.users), link=backend_link,
-                                             port=ports["backend_down"]),
+            _take_down=lambda: _backend_down(certs=certs, users={u: dovecot.users[u] for u in (ALICE, BOB)},
+                                             link=backend_link, port=ports["backend_down"]),
         )
     finally:
         _stop(postfix, config_dir=config_dir)

@@ -84,8 +84,10 @@ def imap(
     greeting: str = IMAP_GREETING,
     capabilities: str = IMAP_CAPABILITIES,
     login_reply: str | _Drop = IMAP_LOGIN_OK,
+    login_untagged: tuple[str, ...] = (),
 ) -> Behaviour:
-    """An IMAP server whose LOGIN/AUTHENTICATE always gets `login_reply` (untagged text; DROP closes).
+    """An IMAP server whose LOGIN/AUTHENTICATE always gets `login_reply` (untagged text; DROP closes), after the
+    untagged lines `login_untagged` (e.g. "* OK [ALERT] ...").
 
     Answers CAPABILITY, NOOP, ID, LOGOUT, STARTTLS (when the server was made with tls="starttls"),
     and after a successful login a minimal LIST/SELECT with an empty INBOX.
@@ -125,6 +127,8 @@ def imap(
                         continue
                 if isinstance(login_reply, _Drop):
                     return  # the server closes the connection (finally in ScriptedServer)
+                for line in login_untagged:
+                    conn.send_line(line)
                 conn.send_line(f"{tag} {login_reply}")
                 authenticated = login_reply.upper().startswith("OK")
             elif authenticated and command in ("LIST", "LSUB"):

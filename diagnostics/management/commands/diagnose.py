@@ -93,12 +93,13 @@ class Command(BaseCommand):
 
     def _print_summary(self, run: DiagnosticRun) -> None:
         self.stdout.write(f"\nRun {run.pk}: {run.status} ({run.outcome})")
-        rows = [(s.status, s.code) for s in run.steps.all()]
-        for item in judge.advice_list(rows, run_outcome=run.outcome):
+        for item in judge.run_advice(run):
             scenario = f" [{item['scenario']}]" if item["scenario"] else ""
             self.stdout.write(f"\n{item['title']}{scenario}")
             for line in item["steps"]:
                 self.stdout.write(f"  - {line}")
+            for alert in item.get("server_alerts", []):
+                self.stdout.write(f"  > {alert}")
 
 
 def _dumps(data) -> str:
