@@ -144,6 +144,19 @@ def test_an_account_run_with_dovecots_alert_passes_with_a_warning_and_shows_the_
     assert advice[0]["server_alerts"] == [ALERT_TEXT] and advice[0]["scenario"] is None
 
 
+@pytest.mark.django_db
+@pytest.mark.usefixtures("loopback_diagnostics")
+def test_the_command_line_prints_the_servers_words_under_the_advice_and_exits_0(user_s, make_account, dovecot,
+                                                                              capsys):
+    from django.core.management import call_command
+
+    make_account(user_s, address=ALERTED, incoming_password=dovecot.users[ALERTED])
+    call_command("diagnose", ALERTED, "--inline")
+    out = capsys.readouterr().out
+    assert "warning (server_alert)" in out
+    assert "The mail server sent a message for you\n" in out and f"  > {ALERT_TEXT}" in out
+
+
 # --- the advice ----------------------------------------------------------------------------------------------
 
 def test_alerts_of_a_failing_run_follow_its_failure_in_the_advice():
