@@ -78,8 +78,13 @@ def test_dovecot_answers_a_user_whose_password_database_is_down_with_unavailable
 
 
 # --- Postfix ------------------------------------------------------------------------------------------
-def _reply_text(error: smtplib.SMTPResponseException) -> str:
-    return f"{error.smtp_code} {error.smtp_error.decode()}"
+def _wrong_then_right_password(client: smtplib.SMTP, user: str, password: str) -> tuple[str, int]:
+    """(the reply to a wrong password, the code of the right one's), then QUIT."""
+    with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+        client.login(user, "not-the-password")
+    code, _ = client.login(user, password)
+    client.quit()
+    return f"{refused.value.smtp_code} {refused.value.smtp_error.decode()}", code
 
 
 def test_postfix_offers_auth_only_after_starttls_and_checks_passwords_through_dovecot(postfix, test_ca):
@@ -89,23 +94,15 @@ def test_postfix_offers_auth_only_after_starttls_and_checks_passwords_through_do
     client.starttls(context=test_ca.client_context())
     client.ehlo()
     assert client.esmtp_features["auth"].split() == ["PLAIN", "LOGIN"]
-    with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
-        client.login(ALICE, "not-the-password")
-    code, _ = client.login(ALICE, postfix.users[ALICE])
-    client.quit()
-    assert _reply_text(refused.value).startswith(WRONG_PASSWORD_REPLY)
-    assert code == 235
+    refused, code = _wrong_then_right_password(client, ALICE, postfix.users[ALICE])
+    assert refused.startswith(WRONG_PASSWORD_REPLY) and code == 235
 
 
 def test_postfix_on_its_implicit_tls_port_signs_bob_in_and_refuses_a_wrong_password(postfix, test_ca):
     client = smtplib.SMTP_SSL("localhost", postfix.smtps_port, context=test_ca.client_context(), timeout=10)
     client.ehlo()
-    with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
-        client.login(BOB, "not-the-password")
-    code, _ = client.login(BOB, postfix.users[BOB])
-    client.quit()
-    assert _reply_text(refused.value).startswith(WRONG_PASSWORD_REPLY)
-    assert code == 235
+    refused, code = _wrong_then_right_password(client, BOB, postfix.users[BOB])
+    assert refused.startswith(WRONG_PASSWORD_REPLY) and code == 235
 
 
 def test_postfix_whose_sasl_backend_went_away_answers_auth_with_454(postfix, test_ca):
