@@ -22,7 +22,7 @@ from collections.abc import Callable
 from diagnostics.classify import classify_greeting
 from diagnostics.probes import tls
 from diagnostics.probes.net import Channel, IPAddress, ProbeOptions, TransportError, open_channel
-from diagnostics.probes.results import Code, ProbeError, Protocol, Security, SessionResult, Step
+from diagnostics.probes.results import Code, ProbeError, Protocol, Security, SessionResult, Step, StepResult
 from mailsettings import ports as port_facts
 
 _SECURITY_FIELD = {Protocol.IMAP: "incoming_security", Protocol.POP3: "incoming_security",
@@ -49,9 +49,11 @@ def implicit_tls_check(*, protocol: Protocol, host: str, port: int, addresses: l
     def check(silent: Channel) -> None:
         transcript = silent.transcript
         transcript.note(f"no greeting within {options.implicit_tls_after:g} s: trying TLS on a new connection")
+        # The try is part of the greeting step: it ends by the step's deadline too.
+        within_step = dataclasses.replace(options, deadline=min(silent.deadline, options.deadline or silent.deadline))
         sniff: Channel | None = None
         try:
-            sniff = open_channel(host, port, options=options, transcript=transcript, addresses=addresses)
+            sniff = open_channel(host, port, options=within_step, transcript=transcript, addresses=addresses)
             sniff.start_step(transcript, timeout=options.connect_timeout)
             # Unverified: the question is only whether the port speaks TLS; the tls step verifies once fixed.
             sniff.start_tls(tls.make_context(verify=False), server_hostname=tls.server_hostname(host))
@@ -101,16 +103,21 @@ def plain_text_facts(probe: Callable[..., SessionResult], *, protocol: Protocol,
         return facts  # the fresh connection failed: nothing more to say
     if "server_line" in greeting.details:
         facts["plain_greeting"] = greeting.details["server_line"]
-    if not greeting.ok:
+    if not _went_on(greeting):
         facts["plain_greeting_code"] = str(greeting.code)
         if greeting.code == Code.WRONG_PROTOCOL:
             facts["plain_greeting_reason"] = greeting.details.get("reason", "")
         return facts
     upgrade = session.step(Step.TLS)
-    facts["starttls"] = "ok" if upgrade is not None and upgrade.ok else str(upgrade.code if upgrade else Code.TIMEOUT)
+    facts["starttls"] = "ok" if _went_on(upgrade) else str(upgrade.code if upgrade else Code.TIMEOUT)
     if facts["starttls"] == "ok":
         facts["fix"] = security_fix(protocol, Security.STARTTLS)
     return facts
+
+
+def _went_on(step: StepResult | None) -> bool:
+    """Passed, or only a warning (a server alert in the greeting, say)."""
+    return step is not None and (step.ok or step.is_warning)
 
 
 def explain_tls_failure(exc: ProbeError, *, reopen: Callable[[], Channel], host: str, port: int,

@@ -97,6 +97,14 @@ def test_a_server_silent_both_ways_still_ends_as_a_timeout(scripted_server, test
     assert 4.0 <= elapsed < 6.0
 
 
+def test_the_try_at_tls_ends_with_the_greetings_own_limit(scripted_server, test_ca):
+    server = scripted_server(s.silent())  # answers no handshake either: the try would take connect_timeout
+    result, elapsed = _timed(imap, server.port, "none", ca_file=test_ca.ca_pem, host="127.0.0.1",
+                             step_timeout=2.0, connect_timeout=10.0, implicit_tls_after=0.5)
+    assert result.step(Step.GREETING).code == Code.TIMEOUT
+    assert 2.0 <= elapsed < 3.5
+
+
 def test_a_server_slow_to_greet_in_plain_text_is_still_read_and_passes(scripted_server, test_ca):
     server = scripted_server(s.greet_late(s.imap(), delay=1.5))
     result, elapsed = _timed(imap, server.port, "none", ca_file=test_ca.ca_pem, host="127.0.0.1",
@@ -130,6 +138,13 @@ def test_ssl_against_postfix_587_offers_starttls_as_the_fix(postfix):
     details = result.step(Step.TLS).details
     assert details["plain_greeting"].startswith("220 postfix.example.test ESMTP Postfix")
     assert details["fix"] == {"smtp_security": "starttls"}
+
+
+def test_ssl_against_a_plain_port_whose_greeting_carries_an_alert_still_offers_starttls(scripted_server, test_ca):
+    server = scripted_server(s.imap(greeting="* OK [ALERT] Maintenance tonight"), tls="starttls")
+    result, _elapsed = _timed(imap, server.port, "ssl", ca_file=test_ca.ca_pem)
+    details = result.step(Step.TLS).details
+    assert (details["starttls"], details["fix"]) == ("ok", {"incoming_security": "starttls"})
 
 
 def test_ssl_against_a_plain_port_without_starttls_offers_no_fix(scripted_server, test_ca):
