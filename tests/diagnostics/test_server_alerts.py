@@ -157,6 +157,17 @@ def test_the_command_line_prints_the_servers_words_under_the_advice_and_exits_0(
     assert "The mail server sent a message for you\n" in out and f"  > {ALERT_TEXT}" in out
 
 
+@pytest.mark.django_db
+def test_the_admins_run_page_quotes_the_alert_under_its_advice(client, admin_a, org1):
+    run = DiagnosticRun.objects.create(organization=org1, kind="port_check", status="warning",
+                                       outcome="server_alert", target={"host": "imap.acme.test", "port": 993})
+    run.steps.create(position=1, name="greeting", status="warning", code="server_alert",
+                     details={"incoming": {"server_alerts": [MAINTENANCE]}})
+    client.force_login(admin_a)
+    page = client.get(f"/admin/diagnostics/diagnosticrun/{run.pk}/change/").content.decode()
+    assert "The mail server sent a message for you" in page and f"<q>{MAINTENANCE}</q>" in page
+
+
 # --- the advice ----------------------------------------------------------------------------------------------
 
 def test_alerts_of_a_failing_run_follow_its_failure_in_the_advice():
