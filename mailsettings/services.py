@@ -26,9 +26,15 @@ from config.db import violated_constraint
 from config.errors import InvalidInput, NotFound
 from mailsettings.access import mail_settings_check_access
 from mailsettings.errors import AccountChanged, AccountExists, AddressInUse
-from mailsettings.models import AccountStatus, MailAccount
+from mailsettings.models import AccountStatus, AuthMethod, MailAccount, OAuthClient, OAuthCredential, OAuthFlow
+from mailsettings.oauth_tokens import oauth_credential_discard
 from mailsettings.secrets import secret_rotate
-from mailsettings.validation import CONNECTION_FIELDS, mail_account_clean, password_clean
+from mailsettings.validation import (
+    CONNECTION_FIELDS,
+    mail_account_clean,
+    password_clean,
+    password_refuse_for_oauth,
+)
 
 ADDRESS_CONSTRAINT = "one_active_binding_per_address"
 USER_CONSTRAINT = "one_active_binding_per_user"
@@ -37,6 +43,7 @@ APPLY_TO = ("incoming", "outgoing", "both")
 # Statuses a check may record; "disabled" belongs to disable/enable only.
 CHECK_STATUSES = frozenset({
     AccountStatus.PENDING, AccountStatus.CONNECTED, AccountStatus.AUTH_FAILED, AccountStatus.CONNECTION_FAILED,
+    AccountStatus.REAUTH_REQUIRED,
 })
 
 
@@ -197,6 +204,7 @@ def mail_account_password_change(
     from the locked row: an incoming and an outgoing change at the same moment both survive.
     """
     mail_settings_check_access(actor=actor, owner=account.owner)
+    password_refuse_for_oauth(account=account)
     if apply_to not in (None, "", *APPLY_TO):
         raise InvalidInput(fields={"apply_to": [_("Choose incoming, outgoing or both.")]})
     password = password_clean(value=password)
@@ -246,6 +254,7 @@ def mail_account_disable(*, actor: User, account: MailAccount) -> MailAccount:
             actor=actor, account=fresh, action="mail_account.disabled", fields=["disabled_at", "status"],
             update_fields=["disabled_at", "status", "updated_at"],
         )
+        oauth_credential_discard(account=fresh)  # an OAuth2 binding's tokens go with it (revoked after commit)
     return _sync(account, fresh)
 
 
@@ -262,6 +271,8 @@ def mail_account_enable(*, actor: User, account: MailAccount) -> MailAccount:
         fresh.disabled_at = None
         fresh.status = AccountStatus.PENDING
         fresh.last_error_code = ""
+        if fresh.auth_method == AuthMethod.OAUTH2:
+            fresh.status = AccountStatus.REAUTH_REQUIRED  # its tokens went when it was turned off
         _save_audited(
             actor=actor, account=fresh, action="mail_account.enabled", fields=["disabled_at", "status"],
             update_fields=["disabled_at", "status", "last_error_code", "updated_at"],
@@ -298,6 +309,13 @@ def mail_account_record_check(
 # --- secrets at rest ------------------------------------------------------------------------------------------
 
 SECRET_COLUMNS = ("incoming_password", "smtp_password")
+# Every encrypted column, per model: mail passwords, OAuth2 tokens, client secrets, PKCE verifiers in flight.
+ENCRYPTED_COLUMNS = (
+    (MailAccount, SECRET_COLUMNS),
+    (OAuthCredential, ("access_token", "refresh_token")),
+    (OAuthClient, ("client_secret",)),
+    (OAuthFlow, ("code_verifier",)),
+)
 
 
 def _under_first_key(token: str) -> bool:
@@ -310,18 +328,25 @@ def _under_first_key(token: str) -> bool:
 
 
 def mail_account_secrets_rotate() -> dict[str, int]:
-    """Re-encrypt every stored password under the first of FIELD_ENCRYPTION_KEYS; then the others can go.
+    """Re-encrypt every stored secret (mail passwords, OAuth2 tokens and client secrets) under the first of
+    FIELD_ENCRYPTION_KEYS; then the others can go.
 
     Works on the ciphertext (never holds a plaintext longer than MultiFernet.rotate does) and writes each row
-    only if it is unchanged since it was read, so a password changed meanwhile is not overwritten.
+    only if it is unchanged since it was read, so a secret changed meanwhile is not overwritten.
     Returns {"touched": rows re-encrypted, "current": rows already under the first key, "changed": rows skipped
     because they changed under us (they were written under the first key by that change)}.
     """
-    raw = {f"raw_{name}": Cast(name, output_field=TextField()) for name in SECRET_COLUMNS}
     counts = {"touched": 0, "current": 0, "changed": 0}
-    rows = MailAccount.objects.annotate(**raw).values_list("pk", *raw).order_by("pk")
+    for model, columns in ENCRYPTED_COLUMNS:
+        _rotate_rows(model, columns, counts)
+    return counts
+
+
+def _rotate_rows(model, columns: tuple[str, ...], counts: dict[str, int]) -> None:
+    raw = {f"raw_{name}": Cast(name, output_field=TextField()) for name in columns}
+    rows = model.objects.annotate(**raw).values_list("pk", *raw).order_by("pk")
     for pk, *tokens in rows.iterator(chunk_size=500):
-        old = dict(zip(SECRET_COLUMNS, tokens, strict=True))
+        old = dict(zip(columns, tokens, strict=True))
         stale = {name: token for name, token in old.items() if token and not _under_first_key(token)}
         if not stale:
             counts["current"] += 1
@@ -329,11 +354,11 @@ def mail_account_secrets_rotate() -> dict[str, int]:
         try:
             new = {name: Value(secret_rotate(token), output_field=TextField()) for name, token in stale.items()}
         except InvalidToken:
-            # Never print the token: it is the ciphertext of a password.
+            # Never print the token: it is the ciphertext of a secret.
             raise ImproperlyConfigured(
-                f"Mail account {pk} has a password that no key in FIELD_ENCRYPTION_KEYS decrypts."
+                f"{str(model._meta.verbose_name).capitalize()} {pk} has a secret that no key in FIELD_ENCRYPTION_KEYS "
+                "decrypts."
             ) from None
         unchanged = {f"raw_{name}": token for name, token in old.items()}
-        updated = MailAccount.objects.annotate(**raw).filter(pk=pk, **unchanged).update(**new)
+        updated = model.objects.annotate(**raw).filter(pk=pk, **unchanged).update(**new)
         counts["touched" if updated else "changed"] += 1
-    return counts

@@ -36,6 +36,11 @@ class Code(enum.StrEnum):
     SERVER_BUSY = "server_busy"
     TIMEOUT = "timeout"
     TARGET_NOT_ALLOWED = "target_not_allowed"
+    # OAuth2 bindings (XOAUTH2 / OAUTHBEARER)
+    OAUTH_TOKEN_INVALID = "oauth_token_invalid"  # noqa: S105 - a code, not a token
+    OAUTH_SCOPE_MISSING = "oauth_scope_missing"
+    OAUTH_NOT_OFFERED = "oauth_not_offered"
+    REAUTH_REQUIRED = "reauth_required"
 
 
 # Codes that are advisory: the step is recorded as a warning and the run goes on.
