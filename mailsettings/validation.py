@@ -124,6 +124,13 @@ _NO_PASSWORD = _("This account signs in with OAuth2 (Google, Microsoft or your p
                  "no password. Sign in again instead.")
 
 
+_AUTH_METHOD_FIXED = _(
+    "The sign-in method is chosen by how the account is connected: to sign in with Google, Microsoft or your "
+    "provider, start with POST /api/v1/mail-accounts/oauth/start/ (or the button on the Email settings page); to use "
+    "a password instead, turn this account off and register it again."
+)
+
+
 def _refuse_passwords(data: dict[str, Any], errors: _Errors) -> None:
     """An OAuth2 binding carries tokens, never a password; and SMTP uses the same sign-in (XOAUTH2)."""
     for name in ("incoming_password", "smtp_password"):
@@ -148,9 +155,15 @@ def mail_account_clean(
     """
     creating = account is None
     oauth = (auth_method or (account.auth_method if account is not None else "")) == AuthMethod.OAUTH2
+    raw_data = data
     data = {name: data[name] for name in EDITABLE_FIELDS if name in data}
     errors = _Errors()
     cleaned: dict[str, Any] = {}
+    requested = raw_data.get("auth_method")
+    if isinstance(requested, str):
+        requested = requested.strip().lower()
+    if requested not in (None, "", AuthMethod.OAUTH2 if oauth else AuthMethod.PASSWORD):
+        errors.add("auth_method", _AUTH_METHOD_FIXED)
     if oauth:
         _refuse_passwords(data, errors)
 

@@ -1,0 +1,45 @@
+"""Helpers of the OAuth2 tests: the operator's generic provider pointed at the test authorization server, and the
+person's visit to its consent page (HTTP, without a browser)."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+
+from tests.servers.oauth_server import APP_CLIENT_ID, APP_CLIENT_SECRET
+
+PROVIDER_NAME = "Example Mail"
+SCOPES = ["openid", "email", "offline_access", "mail"]
+
+
+@pytest.fixture
+def oauth_provider(settings, oauth_server, test_ca):
+    """The generic provider of this deployment is the test server; it serves addresses @example.test."""
+    settings.OAUTH_GENERIC_NAME = PROVIDER_NAME
+    settings.OAUTH_GENERIC_DISCOVERY_URL = oauth_server.discovery_url
+    settings.OAUTH_GENERIC_CLIENT_ID = APP_CLIENT_ID
+    settings.OAUTH_GENERIC_CLIENT_SECRET = APP_CLIENT_SECRET
+    settings.OAUTH_GENERIC_SCOPES = list(SCOPES)
+    settings.OAUTH_GENERIC_DOMAINS = ["example.test"]
+    settings.OAUTH_CA_FILE = str(test_ca.ca_pem)
+    # The provider sends the browser back here (the test client only reads the path; browser tests use the live
+    # server's URL instead).
+    settings.OAUTH_REDIRECT_BASE_URL = "http://localhost:9"
+    return oauth_server
+
+
+def consent(authorization_url: str, *, user: str, ca_file, allow: bool = True) -> str:
+    """What the person does at the provider: sign in as `user` and press Allow (or Deny). Returns the callback URL
+    the provider redirects to (path and query, ready for Django's test client)."""
+    page = requests.get(authorization_url, verify=str(ca_file), timeout=10)
+    assert page.status_code == 200, page.text
+    answer = requests.post(authorization_url, data={"user": user, "decision": "allow" if allow else "deny"},
+                           verify=str(ca_file), allow_redirects=False, timeout=10)
+    assert answer.status_code == 302, answer.text
+    location = urlparse(answer.headers["Location"])
+    return f"{location.path}?{location.query}"
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlparse(url).query).items()}
