@@ -108,7 +108,8 @@ def oauth_reauth_required(*, credential: OAuthCredential, reason: str) -> None:
 def oauth_credential_discard(*, account) -> None:
     """Delete a binding's tokens (it is being turned off, inside the caller's transaction); after the commit the
     registered revokers ask the provider to revoke the refresh token."""
-    credential = OAuthCredential.objects.select_for_update().filter(account=account).select_related("client").first()
+    credential = (OAuthCredential.objects.select_for_update(of=("self",)).filter(account=account)
+                  .select_related("client").first())
     if credential is None:
         return
     refresh_token = credential.refresh_token or credential.access_token

@@ -43,3 +43,30 @@ def consent(authorization_url: str, *, user: str, ca_file, allow: bool = True) -
 
 def query_of(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlparse(url).query).items()}
+
+
+def oauth_form(dovecot, smtp_oauth, *, address: str, protocol: str = "imap", provider: str = "generic") -> dict:
+    """The new-account form as the browser posts it with "Sign in with ...": servers, no password."""
+    port = dovecot.imaps_port if protocol == "imap" else dovecot.pop3s_port
+    return {
+        "address": address, "protocol": protocol, "incoming_host": "localhost", "incoming_port": str(port),
+        "incoming_security": "ssl", "smtp_host": "localhost", "smtp_port": str(smtp_oauth.port),
+        "smtp_security": "ssl", "smtp_same_credentials": "on", "oauth_provider": provider,
+    }
+
+
+def bind_with_oauth(user, *, dovecot, smtp_oauth, ca_file, address: str, protocol: str = "imap",
+                    signed_in_as: str | None = None):
+    """`user` binds `address` through the pages' sign-in; returns the account (the callback queued its check)."""
+    from django.test import Client
+
+    from mailsettings.models import MailAccount
+
+    client = Client()
+    client.force_login(user)
+    start = client.post("/settings/email/oauth/start/", oauth_form(dovecot, smtp_oauth, address=address,
+                                                                   protocol=protocol))
+    assert start.status_code == 302, start.content.decode()[:2000]
+    done = client.get(consent(start["Location"], user=signed_in_as or address, ca_file=ca_file))
+    assert done.status_code == 302, done.content.decode()[:2000]
+    return MailAccount.objects.get(owner=user, disabled_at__isnull=True)

@@ -46,6 +46,7 @@ def oauth_access_token(*, account_id: int, force: bool = False, margin: int | No
     """A usable access token of the binding, refreshed first when it expires within `margin` seconds (or when
     `force`: a server just refused it). Raises ReauthRequired or RefreshUnavailable."""
     margin = settings.OAUTH_REFRESH_MARGIN if margin is None else margin
+    refused = False
     with transaction.atomic():
         credential = oauth_credential_locked(account_id=account_id)
         if credential is None or credential.status != OAuthStatus.ACTIVE or not credential.refresh_token:
@@ -66,12 +67,15 @@ def oauth_access_token(*, account_id: int, force: bool = False, margin: int | No
             logger.info("refreshing the token of account %s failed for now: %s", account_id, exc)
             raise RefreshUnavailable(str(exc)) from None
         except http.OAuthRefused as exc:
+            # Committed with the row (not rolled back with an exception): the owner must sign in again.
             logger.info("the provider refused the refresh token of account %s: %s", account_id, exc.error)
             oauth_reauth_required(credential=credential, reason=exc.error)
-            raise ReauthRequired() from None
-        oauth_tokens_store(credential=credential, token=token)
-        expires_at = credential.expires_at
-    _schedule_refresh(account_id, expires_at)
+            refused = True
+        else:
+            oauth_tokens_store(credential=credential, token=token)
+    if refused:
+        raise ReauthRequired()
+    _schedule_refresh(account_id, credential.expires_at)
     return AccessToken(credential.access_token, credential.scope_list, refreshed=True)
 
 
