@@ -55,7 +55,8 @@ def test_the_blobs_follow_the_documented_formats_and_every_form_is_masked():
     token = "ya29.A0-sentinel-token"
     assert base64.b64decode(xoauth2_blob("u@example.test", token)) == (
         b"user=u@example.test\x01auth=Bearer ya29.A0-sentinel-token\x01\x01")
-    assert base64.b64decode(oauthbearer_blob("u@example.test", token)).startswith(b"n,a=u@example.test,\x01auth=Bearer ")
+    bearer = base64.b64decode(oauthbearer_blob("u@example.test", token))
+    assert bearer.startswith(b"n,a=u@example.test,\x01auth=Bearer ")
     forms = secret_forms(username="u@example.test", password=token)
     assert token in forms
     assert xoauth2_blob("u@example.test", token) in forms and oauthbearer_blob("u@example.test", token) in forms
