@@ -171,7 +171,8 @@ _ADVICE: dict[Code, Advice] = {
         Advice(Code.REAUTH_REQUIRED, "T2", _("Sign in again to keep this mailbox connected"), (
             _("Your provider no longer accepts the sign-in saved here: it was revoked, your password changed, "
               "or it was not used for months."),
-            _("Sign in with Google or Microsoft again with the button on this page. Your settings are kept."),
+            _("Sign in again with your provider (Google, Microsoft...) using the button on this page. Your settings "
+              "are kept."),
         )),
     )},
 }

@@ -75,7 +75,7 @@ def email_oauth_callback(request: HttpRequest) -> HttpResponse:
                       {"nav": "email", "error": error, "back_url": reverse("email-settings")},
                       status=error.status_code)
     message = _("Your mailbox %(address)s is connected with %(provider)s. It is being checked now.") % {
-        "address": account.address, "provider": flow.get_provider_display()}
+        "address": account.address, "provider": account.oauth_credential.provider_name}
     run = None
     try:
         run, _created = services.diagnostic_run_start(actor=flow.actor, account_id=account.pk)

@@ -160,3 +160,11 @@ def oauth_option(*, mail_provider_id: str | None, domain: str, organization_id: 
     label = _("Sign in with %(name)s") % {"name": setup.provider.name}
     return {"provider": setup.provider.id, "name": setup.provider.name, "label": str(label),
             "passwords_allowed": setup.provider.app_passwords}
+
+
+def provider_display_name(provider_id: str) -> str:
+    """The name people know the provider by ("Google", "Microsoft", the operator's OAUTH_GENERIC_NAME)."""
+    if provider_id == OAuthProviderId.GENERIC:
+        custom = generic()
+        return custom.name if custom is not None else str(OAuthProviderId.GENERIC.label)
+    return {OAuthProviderId.GOOGLE: GOOGLE.name, OAuthProviderId.MICROSOFT: "Microsoft"}.get(provider_id, provider_id)
