@@ -36,7 +36,7 @@ class OAuthClient(models.Model):
     tenant = models.CharField(
         _("Microsoft tenant"), max_length=64, blank=True,
         help_text=_("Your Entra tenant ID or domain. Leave empty for Google; for Microsoft it defaults to "
-                    "\u201corganizations\u201d."),
+                    "“organizations”."),
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
