@@ -18,6 +18,8 @@ from mailsettings.api import MailAccountInput
 class OAuthStartInput(MailAccountInput):
     provider = serializers.ChoiceField(choices=["google", "microsoft", "generic"])
     owner = serializers.IntegerField(required=False, allow_null=True)
+    # An OAuth2 binding has no password and one sign-in for sending: these are not asked for.
+    incoming_password = smtp_password = smtp_username = smtp_same_credentials = auth_method = None
 
 
 class OAuthStartView(APIView):

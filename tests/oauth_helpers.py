@@ -70,3 +70,16 @@ def bind_with_oauth(user, *, dovecot, smtp_oauth, ca_file, address: str, protoco
     done = client.get(consent(start["Location"], user=signed_in_as or address, ca_file=ca_file))
     assert done.status_code == 302, done.content.decode()[:2000]
     return MailAccount.objects.get(owner=user, disabled_at__isnull=True)
+
+
+def issue_token(server, *, user: str, ca_file, scope: str = "openid email offline_access mail") -> dict:
+    """A token of the test server for `user`, as an app gets it (code with PKCE), without Django."""
+    from authlib.common.security import generate_token
+    from authlib.integrations.requests_client import OAuth2Session
+
+    session = OAuth2Session(APP_CLIENT_ID, APP_CLIENT_SECRET, scope=scope, redirect_uri="http://localhost:9/cb",
+                            code_challenge_method="S256", token_endpoint_auth_method="client_secret_post")
+    verifier = generate_token(48)
+    url, _state = session.create_authorization_url(f"{server.issuer}/authorize", code_verifier=verifier)
+    code = query_of(consent(url, user=user, ca_file=ca_file))["code"]
+    return session.fetch_token(f"{server.issuer}/token", code=code, code_verifier=verifier, verify=str(ca_file))

@@ -29,11 +29,13 @@ def oauthbearer_blob(user: str, token: str) -> str:
     return base64.b64encode(f"n,a={user},\x01auth=Bearer {token}\x01\x01".encode()).decode("ascii")
 
 
+PREFERRED = (XOAUTH2, OAUTHBEARER)  # XOAUTH2 first: Google's and Microsoft's documented mechanism
+
+
 def _mechanism(offered: set[str]) -> str:
-    if XOAUTH2 in offered:
-        return XOAUTH2
-    if OAUTHBEARER in offered:
-        return OAUTHBEARER
+    for mechanism in PREFERRED:
+        if mechanism in offered:
+            return mechanism
     raise ProbeError(Code.OAUTH_NOT_OFFERED, reason="not_advertised", details={"mechanisms": sorted(offered)})
 
 
