@@ -30,6 +30,11 @@ EXPECTED_SCENARIOS = {
     Code.SMTP_AUTH_FAILED: "T4",
     Code.FOLDER_MISSING: "T5",
     Code.DUPLICATE_SENT_RISK: "T8",
+    # OAuth2 bindings: sign-in problems (T2)
+    Code.OAUTH_TOKEN_INVALID: "T2",
+    Code.OAUTH_SCOPE_MISSING: "T2",
+    Code.OAUTH_NOT_OFFERED: "T2",
+    Code.REAUTH_REQUIRED: "T2",
 }
 
 ISSUE_CODES = [
@@ -38,6 +43,8 @@ ISSUE_CODES = [
     "auth_app_password_required", "auth_web_login_required", "auth_basic_auth_disabled",
     "disconnected_during_auth", "smtp_auth_failed", "folder_missing", "duplicate_sent_risk",
     "provider_mismatch", "port_protocol_mismatch", "server_busy", "timeout", "ok", "target_not_allowed",
+    # OAuth2 (XOAUTH2 / OAUTHBEARER) bindings
+    "oauth_token_invalid", "oauth_scope_missing", "oauth_not_offered", "reauth_required",
 ]
 
 
