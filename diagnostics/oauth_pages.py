@@ -38,7 +38,9 @@ def email_oauth_start(request: HttpRequest) -> HttpResponse:
         own = mail_selectors.mail_account_own_get(actor=user)  # operators and a locked user stop here
         form = MailAccountForm(request.POST) if own is None else None
         if form is not None and form.is_valid():
-            data = {k: v for k, v in form.service_data().items() if not k.endswith("password")}
+            # The servers only: no password, and sending uses the same sign-in whatever the checkbox says.
+            data = {k: v for k, v in form.service_data().items()
+                    if not k.endswith("password") and k not in ("smtp_same_credentials", "smtp_username")}
         elif form is not None:
             data = {}
         else:
