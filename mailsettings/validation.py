@@ -131,6 +131,12 @@ _AUTH_METHOD_FIXED = _(
 )
 
 
+_OAUTH_ADDRESS_FIXED = _(
+    "This address is the one you signed in with. To connect another address, turn this account off and sign in "
+    "with the other one."
+)
+
+
 def _refuse_passwords(data: dict[str, Any], errors: _Errors) -> None:
     """An OAuth2 binding carries tokens, never a password; and SMTP uses the same sign-in (XOAUTH2)."""
     for name in ("incoming_password", "smtp_password"):
@@ -166,6 +172,10 @@ def mail_account_clean(
         errors.add("auth_method", _AUTH_METHOD_FIXED)
     if oauth:
         _refuse_passwords(data, errors)
+        if account is not None and "address" in data and data["address"] != account.address:
+            # The provider vouched for this address: another one needs its own sign-in.
+            errors.add("address", _OAUTH_ADDRESS_FIXED)
+            data.pop("address")
 
     def current(name: str) -> Any:
         if name in cleaned:

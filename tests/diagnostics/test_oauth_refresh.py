@@ -71,6 +71,11 @@ def test_a_revoked_grant_asks_for_a_new_sign_in_and_signing_in_again_restores_th
     run, steps = _check(account)
     assert run.status == "failed" and steps["login"] == ("failed", "reauth_required"), steps
     assert account.status == "reauth_required"
+    from diagnostics.services import accounts_recheck_due
+    from mailsettings.models import MailAccount
+
+    MailAccount.objects.filter(pk=account.pk).update(last_checked_at=timezone.now() - datetime.timedelta(days=2))
+    assert accounts_recheck_due() == 0  # not retried by the periodic check: it waits for a new sign-in
     credential = OAuthCredential.objects.get(account=account)
     assert credential.status == "reauth_required" and credential.refresh_token == ""
     advice = judge.run_advice(run)
@@ -186,6 +191,8 @@ def test_password_fields_are_refused_for_an_oauth2_binding(bound, api_as, user_s
     assert patch.status_code == 400 and "incoming_password" in patch.json()["error"]["fields"]
     change = client.post(f"{url}password/", {"password": "secret-1", "apply_to": "both"}, format="json")
     assert change.status_code == 400 and "no password" in change.json()["error"]["fields"]["password"][0]
+    moved = client.patch(url, {"address": "other@example.test"}, format="json")
+    assert moved.status_code == 400 and "the one you signed in with" in moved.json()["error"]["fields"]["address"][0]
     switch = client.patch(url, {"auth_method": "password"}, format="json")
     assert switch.status_code == 400 and "auth_method" in switch.json()["error"]["fields"]
     register = client.post("/api/v1/mail-accounts/", {**oauth_form(dovecot_oauth, smtp_oauth, address="x@example.test"),
