@@ -34,6 +34,7 @@ def email_oauth_start(request: HttpRequest) -> HttpResponse:
     read); from an account page only the provider, the address being the account's."""
     user = request.user
     provider = request.POST.get("oauth_provider", "")
+    form = None
     try:
         own = mail_selectors.mail_account_own_get(actor=user)  # operators and a locked user stop here
         form = MailAccountForm(request.POST) if own is None else None

@@ -154,3 +154,12 @@ def test_the_api_starts_a_flow_that_the_callback_completes_in_any_browser(
     assert listed["oauth"]["provider"] == "generic" and listed["oauth"]["account_email"] == CAROL
     assert set(listed["oauth"]) == {"provider", "account_email", "scopes", "expires_at", "status"}
     assert AuditEvent.objects.filter(action="mail_account.registered").exists()
+
+
+def test_an_operator_and_an_unconfigured_provider_get_their_sentences(operator, user_s, dovecot_oauth, smtp_oauth):
+    refused = _signed_in(operator).post(START, _form(dovecot_oauth, smtp_oauth))
+    assert refused.status_code == 403 and "operators have none" in refused.content.decode()
+    form = {**_form(dovecot_oauth, smtp_oauth), "oauth_provider": "microsoft"}  # no client configured
+    page = _signed_in(user_s).post(START, form)
+    assert page.status_code == 400 and "is not set up here" in page.content.decode()
+    assert not OAuthFlow.objects.exists()
