@@ -83,6 +83,10 @@ def test_no_token_leaves_the_service(user_s, admin_a, api_as, oauth_provider, do
                for r in ours)
     outputs.append("\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in ours))
     assert published, "the run and the refresh went through the broker"
+    # The sign-in and each refresh schedule the next refresh shortly before expiry: ids only, with an ETA.
+    scheduled = [json.loads(m) for m in published if "diagnostics.tasks_oauth.refresh_token" in m]
+    assert any(m["headers"].get("eta") for m in scheduled)
+    assert all(m["body"][0] == [account.pk] for m in scheduled)
     outputs.extend(published)
 
     everything = "\n".join(outputs)
