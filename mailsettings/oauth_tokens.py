@@ -88,17 +88,13 @@ def oauth_tokens_store(*, credential: OAuthCredential, token: Mapping[str, Any])
 
 def oauth_reauth_required(*, credential: OAuthCredential, reason: str) -> None:
     """The provider refused the refresh token for good (revoked, password changed, unused for months, consent
-    withdrawn): the tokens are useless and the owner must sign in again. Audited; the owner is told through the
-    account's status (reauth_required) and its advice."""
-    from mailsettings.models import AccountStatus
-
+    withdrawn): the tokens are useless and the owner must sign in again. Audited. The account's status is the
+    caller's to record (diagnostics records it as a check's, so the owner is told like of any failure)."""
     credential.access_token = credential.refresh_token = ""
     credential.status = OAuthStatus.REAUTH_REQUIRED
     credential.last_error = reason[:64]
     credential.save(update_fields=["access_token", "refresh_token", "status", "last_error", "updated_at"])
     account = credential.account
-    account.status, account.last_error_code = AccountStatus.REAUTH_REQUIRED, "reauth_required"
-    account.save(update_fields=["status", "last_error_code"])
     audit_record(action="mail_account.oauth_reauth_required", actor=None, organization=account.organization,
                  target=account, details={"provider": credential.provider, "reason": reason[:64],
                                           "owner_id": account.owner_id})

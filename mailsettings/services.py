@@ -26,7 +26,7 @@ from config.db import violated_constraint
 from config.errors import InvalidInput, NotFound
 from mailsettings.access import mail_settings_check_access
 from mailsettings.errors import AccountChanged, AccountExists, AddressInUse
-from mailsettings.models import AccountStatus, AuthMethod, MailAccount, OAuthClient, OAuthCredential, OAuthFlow
+from mailsettings.models import AccountStatus, AuthMethod, MailAccount
 from mailsettings.oauth_tokens import oauth_credential_discard
 from mailsettings.secrets import secret_rotate
 from mailsettings.validation import (
@@ -309,13 +309,6 @@ def mail_account_record_check(
 # --- secrets at rest ------------------------------------------------------------------------------------------
 
 SECRET_COLUMNS = ("incoming_password", "smtp_password")
-# Every encrypted column, per model: mail passwords, OAuth2 tokens, client secrets, PKCE verifiers in flight.
-ENCRYPTED_COLUMNS = (
-    (MailAccount, SECRET_COLUMNS),
-    (OAuthCredential, ("access_token", "refresh_token")),
-    (OAuthClient, ("client_secret",)),
-    (OAuthFlow, ("code_verifier",)),
-)
 
 
 def _under_first_key(token: str) -> bool:
@@ -328,25 +321,18 @@ def _under_first_key(token: str) -> bool:
 
 
 def mail_account_secrets_rotate() -> dict[str, int]:
-    """Re-encrypt every stored secret (mail passwords, OAuth2 tokens and client secrets) under the first of
-    FIELD_ENCRYPTION_KEYS; then the others can go.
+    """Re-encrypt every stored password under the first of FIELD_ENCRYPTION_KEYS; then the others can go.
 
     Works on the ciphertext (never holds a plaintext longer than MultiFernet.rotate does) and writes each row
-    only if it is unchanged since it was read, so a secret changed meanwhile is not overwritten.
+    only if it is unchanged since it was read, so a password changed meanwhile is not overwritten.
     Returns {"touched": rows re-encrypted, "current": rows already under the first key, "changed": rows skipped
     because they changed under us (they were written under the first key by that change)}.
     """
+    raw = {f"raw_{name}": Cast(name, output_field=TextField()) for name in SECRET_COLUMNS}
     counts = {"touched": 0, "current": 0, "changed": 0}
-    for model, columns in ENCRYPTED_COLUMNS:
-        _rotate_rows(model, columns, counts)
-    return counts
-
-
-def _rotate_rows(model, columns: tuple[str, ...], counts: dict[str, int]) -> None:
-    raw = {f"raw_{name}": Cast(name, output_field=TextField()) for name in columns}
-    rows = model.objects.annotate(**raw).values_list("pk", *raw).order_by("pk")
+    rows = MailAccount.objects.annotate(**raw).values_list("pk", *raw).order_by("pk")
     for pk, *tokens in rows.iterator(chunk_size=500):
-        old = dict(zip(columns, tokens, strict=True))
+        old = dict(zip(SECRET_COLUMNS, tokens, strict=True))
         stale = {name: token for name, token in old.items() if token and not _under_first_key(token)}
         if not stale:
             counts["current"] += 1
@@ -354,11 +340,11 @@ def _rotate_rows(model, columns: tuple[str, ...], counts: dict[str, int]) -> Non
         try:
             new = {name: Value(secret_rotate(token), output_field=TextField()) for name, token in stale.items()}
         except InvalidToken:
-            # Never print the token: it is the ciphertext of a secret.
+            # Never print the token: it is the ciphertext of a password.
             raise ImproperlyConfigured(
-                f"{str(model._meta.verbose_name).capitalize()} {pk} has a secret that no key in FIELD_ENCRYPTION_KEYS "
-                "decrypts."
+                f"Mail account {pk} has a password that no key in FIELD_ENCRYPTION_KEYS decrypts."
             ) from None
         unchanged = {f"raw_{name}": token for name, token in old.items()}
-        updated = model.objects.annotate(**raw).filter(pk=pk, **unchanged).update(**new)
+        updated = MailAccount.objects.annotate(**raw).filter(pk=pk, **unchanged).update(**new)
         counts["touched" if updated else "changed"] += 1
+    return counts

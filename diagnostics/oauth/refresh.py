@@ -15,9 +15,12 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from diagnostics.oauth import http
+from diagnostics.probes.results import Code
+from mailsettings.models import AccountStatus
 from mailsettings.models_oauth import OAuthStatus
 from mailsettings.oauth_providers import oauth_setup
 from mailsettings.oauth_tokens import oauth_credential_locked, oauth_reauth_required, oauth_tokens_store
+from mailsettings.services import mail_account_record_check
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +73,7 @@ def oauth_access_token(*, account_id: int, force: bool = False, margin: int | No
             # Committed with the row (not rolled back with an exception): the owner must sign in again.
             logger.info("the provider refused the refresh token of account %s: %s", account_id, exc.error)
             oauth_reauth_required(credential=credential, reason=exc.error)
+            _account_needs_sign_in(credential.account)
             refused = True
         else:
             oauth_tokens_store(credential=credential, token=token)
@@ -77,6 +81,19 @@ def oauth_access_token(*, account_id: int, force: bool = False, margin: int | No
         raise ReauthRequired()
     _schedule_refresh(account_id, credential.expires_at)
     return AccessToken(credential.access_token, credential.scope_list, refreshed=True)
+
+
+def _account_needs_sign_in(account) -> None:
+    """The account's status becomes reauth_required as a check's result would: the health streak moves and
+    `mail_account.status_changed` is written, so the owner is notified as of any other failure."""
+    from diagnostics.health.services import account_status_locked, health_after_check
+
+    now = timezone.now()
+    previous = account_status_locked(account_id=account.pk)
+    if mail_account_record_check(account=account, status=AccountStatus.REAUTH_REQUIRED,
+                                 error_code=str(Code.REAUTH_REQUIRED), checked_at=now):
+        health_after_check(account=account, previous_status=previous, status=AccountStatus.REAUTH_REQUIRED,
+                           outcome=str(Code.REAUTH_REQUIRED), checked_at=now)
 
 
 def _schedule_refresh(account_id: int, expires_at: datetime.datetime | None) -> None:
