@@ -67,10 +67,16 @@ def test_a_token_about_to_expire_is_refreshed_before_signing_in(bound, oauth_pro
 def test_a_revoked_grant_asks_for_a_new_sign_in_and_signing_in_again_restores_the_account(
         bound, oauth_provider, user_s, dovecot_oauth, smtp_oauth, test_ca):
     account = bound()
-    oauth_provider.revoke_grants(CAROL)  # the user changed their password at the provider
+    assert _check(account)[0].status == "passed"  # it worked...
+    oauth_provider.revoke_grants(CAROL)  # ...then the user changed their password at the provider
     run, steps = _check(account)
     assert run.status == "failed" and steps["login"] == ("failed", "reauth_required"), steps
     assert account.status == "reauth_required"
+    from accounts.models import AuditEvent
+
+    # Recorded as any check's failure: the owner is told by the notifier (working -> failing).
+    changed = AuditEvent.objects.get(action="mail_account.status_changed", details__to="reauth_required")
+    assert changed.details["transition"] == "failing" and changed.details["outcome"] == "reauth_required"
     from diagnostics.services import accounts_recheck_due
     from mailsettings.models import MailAccount
 
