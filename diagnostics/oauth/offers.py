@@ -1,14 +1,14 @@
-"""Which "Sign in with ..." button a page offers (pure reads of configuration and cached detection)."""
+"""Which "Sign in with ..." button a page offers: configuration, local knowledge and the last check; no network."""
 from __future__ import annotations
 
 import logging
 from typing import Any
 
 from mailsettings.addresses import AddressError, parse_address
+from mailsettings.discovery import detect
 from mailsettings.models import AuthMethod, MailAccount
 from mailsettings.models_oauth import OAuthCredential
 from mailsettings.oauth_providers import oauth_option
-from mailsettings.providers import detect_provider_for_domain
 
 logger = logging.getLogger(__name__)
 
@@ -33,22 +33,35 @@ def oauth_offer_for_account(account: MailAccount | None) -> dict | None:
         mail_provider = {"google": "gmail", "microsoft": "microsoft_365"}.get(provider_id or "")
         return oauth_option(mail_provider_id=mail_provider, domain="", organization_id=account.organization_id)
     domain = account.address_normalized.rpartition("@")[2]
-    try:
-        detection = detect_provider_for_domain(domain, protocol=account.protocol)  # cached MX answer
-    except Exception:  # a page never fails for want of a button
-        logger.warning("provider detection for the sign-in button failed", exc_info=True)
-        return None
-    return oauth_option(mail_provider_id=detection.provider.id if detection.provider else None, domain=domain,
-                        organization_id=account.organization_id)
+    provider_id = _provider_of_last_check(account)
+    if provider_id is None:
+        try:
+            detection = detect(account.address_normalized, protocol=account.protocol, network=False)
+        except Exception:  # a page never fails for want of a button
+            logger.warning("provider detection for the sign-in button failed", exc_info=True)
+            return None
+        provider_id = detection.provider.id if detection.provider else None
+    return oauth_option(mail_provider_id=provider_id, domain=domain, organization_id=account.organization_id)
+
+
+def _provider_of_last_check(account: MailAccount) -> str | None:
+    """The provider the last check's domain step found (custom domains on Google or Microsoft are known by their
+    MX, which local knowledge alone does not have); None when there is no such check."""
+    from diagnostics.models import DiagnosticStep
+
+    details = (DiagnosticStep.objects.filter(run__account=account, name="domain").order_by("-id")
+               .values_list("details", flat=True).first())
+    provider = (details or {}).get("provider")
+    return provider.get("id") if isinstance(provider, dict) else None
 
 
 def oauth_offer_for_address(address: Any, organization_id: int | None) -> dict | None:
+    """From local knowledge only (our table, the bundled ISPDB): no network while a page renders."""
     try:
-        domain = parse_address(address).domain
+        parse_address(address)
+        detection = detect(address, network=False)
     except (AddressError, TypeError, ValueError):
         return None
-    try:
-        detection = detect_provider_for_domain(domain)
     except Exception:
         logger.warning("provider detection for the sign-in button failed", exc_info=True)
         return None
