@@ -105,6 +105,7 @@ _ADVICE: dict[Code, Advice] = {
         _("The provider (for example Microsoft 365) has disabled sign-in with a password for mail programs."),
         _("Ask your mail administrator to allow authenticated IMAP/POP and SMTP for this mailbox, or to "
           "provide an app password."),
+        _("Or sign in with Google or Microsoft instead, with the button on this page: no password is needed."),
     )),
     Code.DISCONNECTED_DURING_AUTH: Advice(Code.DISCONNECTED_DURING_AUTH, "T3",
                                           _("The server closed the connection while logging in"), (
@@ -166,6 +167,29 @@ _ADVICE: dict[Code, Advice] = {
         _("Do what it asks; if it describes a problem on the server's side, contact your mail provider or IT "
           "department."),
     )),
+    **{advice.code: advice for advice in (
+        Advice(Code.OAUTH_TOKEN_INVALID, "T2", _("The mail server did not accept the sign-in"), (
+            _("The server refused the access given by your provider's sign-in, even after renewing it."),
+            _("Sign in again with the button on this page; if it keeps failing, check that IMAP/POP and SMTP "
+              "are allowed for this mailbox."),
+        )),
+        Advice(Code.OAUTH_SCOPE_MISSING, "T2", _("The sign-in does not allow access to mail"), (
+            _("The permission to read and send mail was not granted when you signed in."),
+            _("Sign in again and allow access to your mail on the provider's page."),
+        )),
+        Advice(Code.OAUTH_NOT_OFFERED, "T2", _("This server does not accept sign-in with a provider account"), (
+            _("The server does not offer XOAUTH2 or OAUTHBEARER, so it cannot be used with Google or Microsoft "
+              "sign-in."),
+            _("Check the server names: they must be your provider's (for example outlook.office365.com or "
+              "imap.gmail.com). Otherwise connect with a password."),
+        )),
+        Advice(Code.REAUTH_REQUIRED, "T2", _("Sign in again to keep this mailbox connected"), (
+            _("Your provider no longer accepts the sign-in saved here: it was revoked, your password changed, "
+              "or it was not used for months."),
+            _("Sign in again with your provider (Google, Microsoft...) using the button on this page. Your settings "
+              "are kept."),
+        )),
+    )},
 }
 
 

@@ -25,8 +25,15 @@ class DiagnosticsConfig(AppConfig):
         signals.connect()
         # Celery finds diagnostics/tasks.py by itself; the health page's and the notifier's tasks live beside
         # their code.
+        from diagnostics import tasks_oauth as _oauth_tasks  # noqa: F401 - OAuth2 token refresh
         from diagnostics.health import tasks as _health_tasks  # noqa: F401
         from diagnostics.notify import tasks as _notify_tasks  # noqa: F401
+
+        # Turning an OAuth2 binding off revokes its refresh token at the provider (mailsettings never imports us).
+        from diagnostics.oauth.revoke import revoke_refresh_token
+        from mailsettings.oauth_tokens import oauth_revoker_register
+
+        oauth_revoker_register(revoke_refresh_token)
 
 
 AUDIT_ACTIONS = {

@@ -31,6 +31,7 @@ _PASSED_MESSAGES = {
 AUTH_CODES = frozenset({
     Code.AUTH_INVALID_CREDENTIALS, Code.AUTH_APP_PASSWORD_REQUIRED, Code.AUTH_WEB_LOGIN_REQUIRED,
     Code.AUTH_BASIC_AUTH_DISABLED, Code.SMTP_AUTH_FAILED,
+    Code.OAUTH_TOKEN_INVALID, Code.OAUTH_SCOPE_MISSING, Code.OAUTH_NOT_OFFERED, Code.REAUTH_REQUIRED,
 })
 # Steps whose failure means the mailbox cannot be reached at all.
 CONNECTION_STEPS = frozenset({"dns", "port", "tls", "greeting", "login", "smtp_auth"})
@@ -133,6 +134,8 @@ def account_status_for(*, run_status: str, rows: Iterable[tuple[str, str, str]])
     if run_status == RunStatus.ERROR:
         return None
     failed = [(name, code) for name, status, code in rows if status == StepStatus.FAILED]
+    if any(code == Code.REAUTH_REQUIRED for _name, code in failed):
+        return AccountStatus.REAUTH_REQUIRED  # an OAuth2 grant the provider refused for good: sign in again
     if any(name in ("login", "smtp_auth") and code in AUTH_CODES for name, code in failed):
         return AccountStatus.AUTH_FAILED
     if any(name in CONNECTION_STEPS for name, _code in failed):

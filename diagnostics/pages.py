@@ -29,6 +29,7 @@ from config.form_errors import form_add_product_error
 from diagnostics import judge, selectors, services
 from diagnostics.forms import DomainDetailsForm, PortCheckForm
 from diagnostics.models import DiagnosticRun, RunKind
+from diagnostics.oauth.offers import SIGN_IN_CODES, oauth_offer_for_account, oauth_offer_for_detection
 from diagnostics.runner import ACCOUNT_STEPS
 from locks.errors import SettingsLocked
 from mailsettings import selectors as mail_selectors
@@ -101,7 +102,7 @@ def throttle(request: HttpRequest, scope: str) -> None:
 
 # --- runs ------------------------------------------------------------------------------------------------------
 
-def run_context(run: DiagnosticRun) -> dict[str, Any]:
+def run_context(run: DiagnosticRun, *, viewer: Any = None) -> dict[str, Any]:
     """What the progress partial shows: finished steps, the ones still to come, and the advice once finished."""
     steps = list(run.steps.all())  # in position order (the model's ordering), prefetched by the selectors
     rows = [
@@ -127,6 +128,11 @@ def run_context(run: DiagnosticRun) -> dict[str, Any]:
         "done_count": len(steps), "total_count": max(len(rows), len(steps)),
         "domain_details": domain if run.kind == RunKind.DOMAIN_DETAILS else None,
         "poll_seconds": POLL_SECONDS, "refresh_seconds": REFRESH_SECONDS,
+        # "Sign in with ..." next to advice that calls for it (an OAuth2 sign-in instead of, or again)
+        # (only to the account's owner: the button signs in for the viewer's own binding)
+        "oauth_offer": oauth_offer_for_account(run.account)
+        if finished and run.account_id and viewer is not None and run.account.owner_id == viewer.pk else None,
+        "oauth_sign_in_codes": SIGN_IN_CODES,
     }
 
 
@@ -149,14 +155,16 @@ def _run_urls(run: DiagnosticRun) -> dict[str, str]:
 def run_page(request: HttpRequest, pk: int) -> HttpResponse:
     run = selectors.diagnostic_run_get(actor=request.user, run_id=pk)
     nav = {RunKind.ACCOUNT: "email", RunKind.PORT_CHECK: "port", RunKind.DOMAIN_DETAILS: "domain"}[run.kind]
-    return render(request, "diagnostics/run.html", {**run_context(run), "urls": _run_urls(run), "nav": nav})
+    return render(request, "diagnostics/run.html",
+                  {**run_context(run, viewer=request.user), "urls": _run_urls(run), "nav": nav})
 
 
 @product_errors
 def run_steps(request: HttpRequest, pk: int) -> HttpResponse:
     """The fragment the page polls: the same partial the page renders (never cached, as every signed-in page)."""
     run = selectors.diagnostic_run_get(actor=request.user, run_id=pk)
-    return render(request, "diagnostics/_run_steps.html", {**run_context(run), "urls": _run_urls(run)})
+    return render(request, "diagnostics/_run_steps.html",
+                  {**run_context(run, viewer=request.user), "urls": _run_urls(run)})
 
 
 # --- /settings/email/ -------------------------------------------------------------------------------------------
@@ -202,6 +210,7 @@ def email_settings(request: HttpRequest) -> HttpResponse:
     context = {
         "nav": "email", "account": account, "warnings": account_warnings(account),
         "in_flight": in_flight, "last_run": last, "last_advice": judge.run_advice(last) if last else [],
+        "oauth_offer": oauth_offer_for_account(account), "oauth_sign_in_codes": SIGN_IN_CODES,
     }
     return render(request, "diagnostics/email_account.html", context)
 
@@ -237,7 +246,8 @@ def _new_account(request: HttpRequest) -> HttpResponse:
         holder = (form.error.extra or {}).get("holder") if form.error is not None else None
     saves_sent = form.provider_saves_sent(detection=detection)
     context = {"nav": "email", "form": form, "detection": detection, "saves_sent": saves_sent, "holder": holder,
-               "detect_url": reverse("provider-detect")}
+               "detect_url": reverse("provider-detect"),
+               "oauth_offer": oauth_offer_for_detection(detection, user.organization_id)}
     return render(request, "diagnostics/email_new.html", context, status=status)
 
 

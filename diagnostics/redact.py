@@ -28,6 +28,9 @@ def secret_forms(*, username: str | None, password: str | None) -> list[str]:
         _b64(password),
         _b64(f"\0{user}\0{password}"),
         _b64(f"{user}\0{user}\0{password}"),
+        # An OAuth2 access token travels inside SASL XOAUTH2 / OAUTHBEARER blobs.
+        _b64(f"user={user}\x01auth=Bearer {password}\x01\x01"),
+        _b64(f"n,a={user},\x01auth=Bearer {password}\x01\x01"),
     }
     return sorted((f for f in forms if f), key=len, reverse=True)
 

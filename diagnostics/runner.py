@@ -25,6 +25,7 @@ from django.utils.translation import override
 
 from diagnostics import judge
 from diagnostics.models import IN_FLIGHT, DiagnosticRun, DiagnosticStep, RunKind, RunStatus, StepStatus
+from diagnostics.oauth.signin import for_account  # OAuth2 bindings sign in with a token
 from diagnostics.probes import imap, pop3, smtp
 from diagnostics.probes.dns import resolve_host
 from diagnostics.probes.net import ProbeOptions
@@ -247,7 +248,8 @@ def _walk_account(run: DiagnosticRun, writer: StepWriter) -> None:
     writer.check_time()
     if reached["incoming"]:
         _credentials_session(
-            writer, module=_INCOMING[account.protocol], wanted=(Step.LOGIN, Step.FOLDERS), host=account.incoming_host,
+            writer, module=for_account(account, _INCOMING[account.protocol]), wanted=(Step.LOGIN, Step.FOLDERS),
+            host=account.incoming_host,
             port=account.incoming_port, security=incoming_security, username=account.incoming_username,
             password=account.incoming_password, options=options,
         )
@@ -259,7 +261,8 @@ def _walk_account(run: DiagnosticRun, writer: StepWriter) -> None:
     writer.check_time()
     if reached["outgoing"]:
         _credentials_session(
-            writer, module=smtp, wanted=(Step.SMTP_AUTH,), host=account.smtp_host, port=account.smtp_port,
+            writer, module=for_account(account, smtp), wanted=(Step.SMTP_AUTH,), host=account.smtp_host,
+            port=account.smtp_port,
             security=outgoing_security, username=account.effective_smtp_username,
             password=account.effective_smtp_password, options=options,
         )

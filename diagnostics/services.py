@@ -205,7 +205,9 @@ def accounts_recheck_due(*, limit: int | None = None) -> int:
         .exclude(diagnostic_runs__status__in=IN_FLIGHT)
         # A refused password is not tried again and again (providers lock accounts for that) until the
         # settings change.
-        .exclude(status=AccountStatus.AUTH_FAILED, updated_at__lte=F("last_checked_at"))[:limit]
+        .exclude(status=AccountStatus.AUTH_FAILED, updated_at__lte=F("last_checked_at"))
+        # An OAuth2 binding whose grant the provider refused waits for its owner to sign in again.
+        .exclude(status=AccountStatus.REAUTH_REQUIRED)[:limit]
     )
     queued = 0
     for account in due:

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from diagnostics import api
+from diagnostics import api, oauth_api
 
 urlpatterns = [
+    path("mail-accounts/oauth/start/", oauth_api.OAuthStartView.as_view(), name="mail-account-oauth-start"),
     path("mail-accounts/<int:pk>/diagnostics/", api.AccountDiagnosticsView.as_view(), name="account-diagnostics"),
     path("diagnostics/<int:pk>/", api.RunDetailView.as_view(), name="diagnostic-run"),
     path("tools/port-check/", api.PortCheckView.as_view(), name="tool-port-check"),

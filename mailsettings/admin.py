@@ -150,7 +150,7 @@ class MailAccountAdmin(OrganizationScopedAdmin):
     list_select_related = ["owner"]
     actions = ["disable_selected", "enable_selected"]
     readonly_fields = [
-        "owner", "password", "status", "last_checked_at", "problem", "warnings",
+        "owner", "auth_method", "password", "status", "last_checked_at", "problem", "warnings",
         "disabled_at", "created_at", "updated_at",
     ]
 
@@ -177,8 +177,8 @@ class MailAccountAdmin(OrganizationScopedAdmin):
                 ]}),
             ]
         return [
-            (None, {"fields": ["owner", "address", "protocol", "status", "last_checked_at", "problem",
-                               "warnings", "disabled_at"]}),
+            (None, {"fields": ["owner", "address", "protocol", "auth_method", "status", "last_checked_at",
+                               "problem", "warnings", "disabled_at"]}),
             (_("Incoming server"), {"fields": [
                 "incoming_host", "incoming_port", "incoming_security", "incoming_username", "password",
             ]}),
@@ -325,4 +325,5 @@ class MailAccountAdmin(OrganizationScopedAdmin):
 
 
 # The "Security settings > Mail users" page (issue 4) lives in its own module; importing it registers it.
-from mailsettings import admin_mail_users  # noqa: E402, F401
+# The organizations' OAuth clients too.
+from mailsettings import admin_mail_users, admin_oauth  # noqa: E402, F401

@@ -14,6 +14,8 @@ from config.errors import InvalidInput
 from config.pagination import StandardPagination
 from mailsettings import selectors, services
 from mailsettings.models import MailAccount
+from mailsettings.oauth_api import OAuthSummaryOutput, oauth_summary
+from mailsettings.oauth_providers import oauth_option
 from mailsettings.validation import MAX_PASSWORD_LENGTH
 from mailsettings.warnings import account_warnings
 
@@ -44,6 +46,10 @@ class MailAccountInput(serializers.Serializer):
     smtp_password = _password_field()
     smtp_same_credentials = serializers.BooleanField(required=False)
     save_sent_on_server = serializers.BooleanField(required=False)
+    auth_method = serializers.CharField(
+        required=False, allow_blank=True, max_length=16,
+        help_text="password (default). OAuth2 bindings are made through POST mail-accounts/oauth/start/.",
+    )
 
 
 class MailAccountRegisterInput(MailAccountInput):
@@ -75,12 +81,18 @@ class MailAccountOutput(serializers.Serializer):
     smtp_same_credentials = serializers.BooleanField()
     smtp_username = serializers.CharField()
     save_sent_on_server = serializers.BooleanField()
+    auth_method = serializers.CharField()
+    oauth = serializers.SerializerMethodField()
     status = serializers.CharField()
     last_checked_at = serializers.DateTimeField(allow_null=True)
     last_error_code = serializers.CharField()
     warnings = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(OAuthSummaryOutput(allow_null=True))
+    def get_oauth(self, account: MailAccount) -> dict | None:
+        return oauth_summary(account)
 
     @extend_schema_field(WarningOutput(many=True))
     def get_warnings(self, account: MailAccount) -> list[dict]:
@@ -220,6 +232,7 @@ class ProviderDetectView(APIView):
                 "complete": serializers.BooleanField(),
                 "notes": serializers.ListField(child=serializers.DictField()),
                 "candidates": serializers.ListField(child=serializers.DictField()),
+                "oauth": serializers.DictField(allow_null=True),
             },
         ),
     )
@@ -235,4 +248,7 @@ class ProviderDetectView(APIView):
         )
         body = detection.to_dict()
         body["notes"] = [{"code": note["code"], "message": str(note["message"])} for note in body["notes"]]
+        # Sign-in with the provider's account, when one is configured for this address (else null).
+        body["oauth"] = oauth_option(mail_provider_id=detection.provider.id if detection.provider else None,
+                                     domain=detection.domain, organization_id=request.user.organization_id)
         return Response(body)

@@ -27,7 +27,13 @@ class AccountStatus(models.TextChoices):
     CONNECTED = "connected", _("Connected")
     AUTH_FAILED = "auth_failed", _("Sign-in failed")
     CONNECTION_FAILED = "connection_failed", _("Cannot connect")
+    REAUTH_REQUIRED = "reauth_required", _("Sign in again")
     DISABLED = "disabled", _("Turned off")
+
+
+class AuthMethod(models.TextChoices):
+    PASSWORD = "password", _("Password")  # noqa: S105 - a method's name
+    OAUTH2 = "oauth2", _("OAuth2 sign-in")
 
 
 _port = [MinValueValidator(1), MaxValueValidator(65535)]
@@ -41,6 +47,9 @@ class MailAccount(models.Model):
     address = models.CharField(_("address"), max_length=254)
     address_normalized = models.CharField(max_length=254, editable=False, db_index=True)
     protocol = models.CharField(_("protocol"), max_length=8, choices=Protocol.choices, default=Protocol.IMAP)
+    auth_method = models.CharField(
+        _("sign-in method"), max_length=16, choices=AuthMethod.choices, default=AuthMethod.PASSWORD
+    )
 
     incoming_host = models.CharField(_("incoming server"), max_length=253)
     incoming_port = models.PositiveIntegerField(_("incoming port"), validators=_port)
@@ -111,3 +120,7 @@ class MailAccount(models.Model):
     @property
     def effective_smtp_password(self) -> str:
         return self.incoming_password if self.smtp_same_credentials else self.smtp_password
+
+
+# OAuth2 clients, tokens and sign-ins in progress live in their own module (imported here so Django sees them).
+from mailsettings.models_oauth import OAuthClient, OAuthCredential, OAuthFlow  # noqa: E402, F401

@@ -21,7 +21,7 @@ from mailsettings.provider_table import PROTOCOLS
 
 
 def _tenant_accounts(*, actor: User) -> QuerySet[MailAccount]:
-    qs = MailAccount.objects.select_related("owner", "organization")
+    qs = MailAccount.objects.select_related("owner", "organization", "oauth_credential")
     if actor.is_superuser:
         return qs
     if actor.organization_id is None:

@@ -26,9 +26,15 @@ from config.db import violated_constraint
 from config.errors import InvalidInput, NotFound
 from mailsettings.access import mail_settings_check_access
 from mailsettings.errors import AccountChanged, AccountExists, AddressInUse
-from mailsettings.models import AccountStatus, MailAccount
+from mailsettings.models import AccountStatus, AuthMethod, MailAccount
+from mailsettings.oauth_tokens import oauth_credential_discard
 from mailsettings.secrets import secret_rotate
-from mailsettings.validation import CONNECTION_FIELDS, mail_account_clean, password_clean
+from mailsettings.validation import (
+    CONNECTION_FIELDS,
+    mail_account_clean,
+    password_clean,
+    password_refuse_for_oauth,
+)
 
 ADDRESS_CONSTRAINT = "one_active_binding_per_address"
 USER_CONSTRAINT = "one_active_binding_per_user"
@@ -37,6 +43,7 @@ APPLY_TO = ("incoming", "outgoing", "both")
 # Statuses a check may record; "disabled" belongs to disable/enable only.
 CHECK_STATUSES = frozenset({
     AccountStatus.PENDING, AccountStatus.CONNECTED, AccountStatus.AUTH_FAILED, AccountStatus.CONNECTION_FAILED,
+    AccountStatus.REAUTH_REQUIRED,
 })
 
 
@@ -197,6 +204,7 @@ def mail_account_password_change(
     from the locked row: an incoming and an outgoing change at the same moment both survive.
     """
     mail_settings_check_access(actor=actor, owner=account.owner)
+    password_refuse_for_oauth(account=account)
     if apply_to not in (None, "", *APPLY_TO):
         raise InvalidInput(fields={"apply_to": [_("Choose incoming, outgoing or both.")]})
     password = password_clean(value=password)
@@ -246,6 +254,7 @@ def mail_account_disable(*, actor: User, account: MailAccount) -> MailAccount:
             actor=actor, account=fresh, action="mail_account.disabled", fields=["disabled_at", "status"],
             update_fields=["disabled_at", "status", "updated_at"],
         )
+        oauth_credential_discard(account=fresh)  # an OAuth2 binding's tokens go with it (revoked after commit)
     return _sync(account, fresh)
 
 
@@ -262,6 +271,8 @@ def mail_account_enable(*, actor: User, account: MailAccount) -> MailAccount:
         fresh.disabled_at = None
         fresh.status = AccountStatus.PENDING
         fresh.last_error_code = ""
+        if fresh.auth_method == AuthMethod.OAUTH2:
+            fresh.status = AccountStatus.REAUTH_REQUIRED  # its tokens went when it was turned off
         _save_audited(
             actor=actor, account=fresh, action="mail_account.enabled", fields=["disabled_at", "status"],
             update_fields=["disabled_at", "status", "last_error_code", "updated_at"],

@@ -15,7 +15,7 @@ from config.errors import InvalidInput
 from mailsettings import ports
 from mailsettings.addresses import AddressError, parse_address
 from mailsettings.hosts import HostError, normalize_host
-from mailsettings.models import MailAccount, Protocol, Security
+from mailsettings.models import AuthMethod, MailAccount, Protocol, Security
 
 # Fields a person may set. Everything else (status, organization, timestamps) is the service's business.
 EDITABLE_FIELDS = (
@@ -120,17 +120,62 @@ def _clean_password(value: Any, errors: _Errors, name: str) -> str | None:
     return value
 
 
+_NO_PASSWORD = _("This account signs in with OAuth2 (Google, Microsoft or your provider's sign-in page): it has "
+                 "no password. Sign in again instead.")
+
+
+_AUTH_METHOD_FIXED = _(
+    "The sign-in method is chosen by how the account is connected: to sign in with Google, Microsoft or your "
+    "provider, start with POST /api/v1/mail-accounts/oauth/start/ (or the button on the Email settings page); to use "
+    "a password instead, turn this account off and register it again."
+)
+
+
+_OAUTH_ADDRESS_FIXED = _(
+    "This address is the one you signed in with. To connect another address, turn this account off and sign in "
+    "with the other one."
+)
+
+
+def _refuse_passwords(data: dict[str, Any], errors: _Errors) -> None:
+    """An OAuth2 binding carries tokens, never a password; and SMTP uses the same sign-in (XOAUTH2)."""
+    for name in ("incoming_password", "smtp_password"):
+        if name in data:
+            errors.add(name, _NO_PASSWORD)
+            data.pop(name)
+    if data.get("smtp_same_credentials") is False:
+        errors.add("smtp_same_credentials", _("An OAuth2 sign-in is used for sending too."))
+    data.pop("smtp_same_credentials", None)
+    data.pop("smtp_username", None)
+
+
 @sensitive_variables("data", "cleaned", "password")
-def mail_account_clean(*, data: Mapping[str, Any], account: MailAccount | None = None) -> dict[str, Any]:
+def mail_account_clean(
+    *, data: Mapping[str, Any], account: MailAccount | None = None, auth_method: str | None = None
+) -> dict[str, Any]:
     """Validate `data` for a new account (account=None) or a change of `account` (only the keys given).
 
     Returns model field values, `address_normalized` included when the address is given. Unknown keys are
-    ignored. Raises InvalidInput with per-field sentences.
+    ignored. Raises InvalidInput with per-field sentences. An OAuth2 binding (`auth_method`, else the account's)
+    has no password: password fields are refused, and sending uses the same sign-in.
     """
     creating = account is None
+    oauth = (auth_method or (account.auth_method if account is not None else "")) == AuthMethod.OAUTH2
+    raw_data = data
     data = {name: data[name] for name in EDITABLE_FIELDS if name in data}
     errors = _Errors()
     cleaned: dict[str, Any] = {}
+    requested = raw_data.get("auth_method")
+    if isinstance(requested, str):
+        requested = requested.strip().lower()
+    if requested not in (None, "", AuthMethod.OAUTH2 if oauth else AuthMethod.PASSWORD):
+        errors.add("auth_method", _AUTH_METHOD_FIXED)
+    if oauth:
+        _refuse_passwords(data, errors)
+        if account is not None and "address" in data and data["address"] != account.address:
+            # The provider vouched for this address: another one needs its own sign-in.
+            errors.add("address", _OAUTH_ADDRESS_FIXED)
+            data.pop("address")
 
     def current(name: str) -> Any:
         if name in cleaned:
@@ -140,6 +185,8 @@ def mail_account_clean(*, data: Mapping[str, Any], account: MailAccount | None =
     if creating:
         for name in ("address", "incoming_host", "incoming_security", "incoming_password", "smtp_host",
                      "smtp_security"):
+            if oauth and name == "incoming_password":
+                continue
             if _blank(data.get(name)):
                 errors.add(name, _REQUIRED)
                 data.pop(name, None)
@@ -240,3 +287,9 @@ def password_clean(*, value: Any, field: str = "password") -> str:
     password = _clean_password(value, errors, field)
     errors.raise_if_any()
     return password
+
+
+def password_refuse_for_oauth(*, account: MailAccount, field: str = "password") -> None:
+    """A password change of an OAuth2 binding is refused with the same sentence as the fields."""
+    if account.auth_method == AuthMethod.OAUTH2:
+        raise InvalidInput(fields={field: [_NO_PASSWORD]})

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-pytest_plugins = ["tests.servers.fixtures", "tests.celery_worker"]
+pytest_plugins = ["tests.servers.fixtures", "tests.celery_worker", "tests.oauth_helpers"]
 
 
 @pytest.fixture

@@ -285,3 +285,28 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- OAuth2 sign-in (Google, Microsoft, an operator's OpenID provider) ------------------------------------------
+# The callback is OAUTH_REDIRECT_BASE_URL + /settings/email/oauth/callback/ (register it at the provider); empty:
+# the URL of the request that starts the sign-in.
+OAUTH_REDIRECT_BASE_URL = env_str("OAUTH_REDIRECT_BASE_URL").rstrip("/")
+OAUTH_GOOGLE_CLIENT_ID = env_str("OAUTH_GOOGLE_CLIENT_ID")
+OAUTH_GOOGLE_CLIENT_SECRET = env_str("OAUTH_GOOGLE_CLIENT_SECRET")
+OAUTH_MICROSOFT_CLIENT_ID = env_str("OAUTH_MICROSOFT_CLIENT_ID")
+OAUTH_MICROSOFT_CLIENT_SECRET = env_str("OAUTH_MICROSOFT_CLIENT_SECRET")
+OAUTH_MICROSOFT_TENANT = env_str("OAUTH_MICROSOFT_TENANT", "common")
+# A generic OpenID provider: endpoints from its discovery document; the address domains it serves.
+OAUTH_GENERIC_NAME = env_str("OAUTH_GENERIC_NAME")
+OAUTH_GENERIC_DISCOVERY_URL = env_str("OAUTH_GENERIC_DISCOVERY_URL")
+OAUTH_GENERIC_CLIENT_ID = env_str("OAUTH_GENERIC_CLIENT_ID")
+OAUTH_GENERIC_CLIENT_SECRET = env_str("OAUTH_GENERIC_CLIENT_SECRET")
+OAUTH_GENERIC_SCOPES = env_list("OAUTH_GENERIC_SCOPES", ["openid", "email", "offline_access"])
+OAUTH_GENERIC_DOMAINS = env_list("OAUTH_GENERIC_DOMAINS")
+OAUTH_GENERIC_PASSWORDS_ALLOWED = env_bool("OAUTH_GENERIC_PASSWORDS_ALLOWED", True)
+OAUTH_CA_FILE = env_str("OAUTH_CA_FILE")  # extra trusted CAs (PEM) for the providers' HTTPS endpoints
+OAUTH_HTTP_TIMEOUT = env_float("OAUTH_HTTP_TIMEOUT", 10.0)
+OAUTH_FLOW_TTL = env_int("OAUTH_FLOW_TTL", 600)  # seconds a started sign-in may take
+OAUTH_REFRESH_MARGIN = env_int("OAUTH_REFRESH_MARGIN", 300)  # refresh this many seconds before expiry
+CELERY_BEAT_SCHEDULE["diagnostics-oauth-refresh-due"] = {
+    "task": "diagnostics.tasks_oauth.refresh_due_tokens", "schedule": float(env_int("OAUTH_REFRESH_TICK", 300)),
+}

@@ -23,7 +23,7 @@ from diagnostics.classify import (
     find_sent,
     judge_folders,
 )
-from diagnostics.probes import tls
+from diagnostics.probes import tls, xoauth2
 from diagnostics.probes.net import (
     Channel,
     ConnectionClosed,
@@ -406,13 +406,18 @@ def probe_session(
     options: ProbeOptions,
     on_step: Callable[[StepResult], None] | None = None,
     check_folders: bool = True,
+    oauth_scopes: list[str] | None = None,
 ) -> SessionResult:
     """Walk dns, port, tls, greeting, login, folders against an IMAP server and stop at the first failure.
 
     Step order: implicit TLS: dns, port, tls, greeting, login, folders; STARTTLS: dns, port, greeting, tls
     (capabilities asked again), login, folders; none: no tls step. login/folders run only with credentials.
     """
-    steps = [lambda rec, client: _login_step(rec, client, username=username, password=password)]
+    if oauth_scopes is None:
+        steps = [lambda rec, client: _login_step(rec, client, username=username, password=password)]
+    else:  # an OAuth2 binding: `password` is its access token, signed in with XOAUTH2 / OAUTHBEARER
+        steps = [lambda rec, client: xoauth2.imap_sign_in(rec, client, username=username, token=password,
+                                                  scopes=oauth_scopes)]
     if check_folders:
         steps.append(_folders_step)
     return walk_session(IMAP_STEPS, host=host, port=port, security=security, username=username, password=password,

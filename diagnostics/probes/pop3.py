@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 
 from diagnostics.classify import classify_greeting, classify_pop3_login
-from diagnostics.probes import tls
+from diagnostics.probes import tls, xoauth2
 from diagnostics.probes.net import (
     Channel,
     ConnectionClosed,
@@ -140,9 +140,14 @@ def probe_session(
     options: ProbeOptions,
     on_step: Callable[[StepResult], None] | None = None,
     check_folders: bool = True,
+    oauth_scopes: list[str] | None = None,
 ) -> SessionResult:
     """Walk dns, port, tls, greeting, login, folders (STAT) against a POP3 server; same order rules as IMAP."""
-    steps = [lambda rec, client: _login_step(rec, client, username=username, password=password)]
+    if oauth_scopes is None:
+        steps = [lambda rec, client: _login_step(rec, client, username=username, password=password)]
+    else:  # an OAuth2 binding: `password` is its access token, signed in with XOAUTH2 / OAUTHBEARER
+        steps = [lambda rec, client: xoauth2.pop3_sign_in(rec, client, username=username, token=password,
+                                                  scopes=oauth_scopes)]
     if check_folders:
         steps.append(_stat_step)
     return walk_session(POP3_STEPS, host=host, port=port, security=security, username=username, password=password,

@@ -40,6 +40,11 @@ class Code(enum.StrEnum):
     IMPLICIT_TLS_EXPECTED = "implicit_tls_expected"
     # The server sent a text it wants the person to read (IMAP [ALERT]): shown, never a failure by itself.
     SERVER_ALERT = "server_alert"
+    # OAuth2 bindings (XOAUTH2 / OAUTHBEARER)
+    OAUTH_TOKEN_INVALID = "oauth_token_invalid"  # noqa: S105 - a code, not a token
+    OAUTH_SCOPE_MISSING = "oauth_scope_missing"
+    OAUTH_NOT_OFFERED = "oauth_not_offered"
+    REAUTH_REQUIRED = "reauth_required"
 
 
 # Codes that are advisory: the step is recorded as a warning and the run goes on.

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from diagnostics.classify import classify_greeting, classify_mechanisms, classify_smtp_auth
-from diagnostics.probes import tls
+from diagnostics.probes import tls, xoauth2
 from diagnostics.probes.net import (
     Channel,
     ConnectionClosed,
@@ -182,12 +182,17 @@ def probe_session(
     password: str | None = None,
     options: ProbeOptions,
     on_step: Callable[[StepResult], None] | None = None,
+    oauth_scopes: list[str] | None = None,
 ) -> SessionResult:
     """Walk dns, port, tls, greeting (banner + EHLO), smtp_auth against an SMTP server. Sends no mail.
 
     Order: implicit TLS: dns, port, tls, greeting, smtp_auth; STARTTLS: dns, port, greeting, tls (EHLO
     again), smtp_auth; none: no tls step. smtp_auth runs only with credentials.
     """
-    steps = [lambda rec, client: _auth_step(rec, client, username=username, password=password)]
+    if oauth_scopes is None:
+        steps = [lambda rec, client: _auth_step(rec, client, username=username, password=password)]
+    else:  # an OAuth2 binding: `password` is its access token, signed in with XOAUTH2 / OAUTHBEARER
+        steps = [lambda rec, client: xoauth2.smtp_sign_in(rec, client, username=username, token=password,
+                                                  scopes=oauth_scopes)]
     return walk_session(SMTP_STEPS, host=host, port=port, security=security, username=username, password=password,
                         options=options, on_step=on_step, credential_steps=steps)

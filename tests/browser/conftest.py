@@ -63,14 +63,17 @@ _JAVASCRIPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 @pytest.fixture
 def open_page(pw_browser, live_server):
-    """open_page(js=True, locale="en", phone=False) → a page in a fresh browser context (its own cookies)."""
+    """open_page(js=True, locale="en", phone=False) → a page in a fresh browser context (its own cookies).
+    `trust_test_ca=True`: pages of the test authorization server (HTTPS, test CA) open without a certificate
+    error (the browser has no way to trust the test CA alone)."""
     contexts = []
 
-    def make(*, js: bool = True, locale: str = "en", phone: bool = False):
+    def make(*, js: bool = True, locale: str = "en", phone: bool = False, trust_test_ca: bool = False):
         context = pw_browser.new_context(
             base_url=live_server.url, java_script_enabled=js, locale=locale,
             extra_http_headers={"Accept-Language": locale},
             viewport=PHONE if phone else {"width": 1100, "height": 900},
+            ignore_https_errors=trust_test_ca,
         )
         context.set_default_timeout(15_000)
         contexts.append(context)

@@ -32,6 +32,11 @@ EXPECTED_SCENARIOS = {
     Code.DUPLICATE_SENT_RISK: "T8",
     Code.IMPLICIT_TLS_EXPECTED: "T1",
     Code.SERVER_ALERT: None,
+    # OAuth2 bindings: sign-in problems (T2)
+    Code.OAUTH_TOKEN_INVALID: "T2",
+    Code.OAUTH_SCOPE_MISSING: "T2",
+    Code.OAUTH_NOT_OFFERED: "T2",
+    Code.REAUTH_REQUIRED: "T2",
 }
 
 ISSUE_CODES = [
@@ -41,6 +46,8 @@ ISSUE_CODES = [
     "disconnected_during_auth", "smtp_auth_failed", "folder_missing", "duplicate_sent_risk",
     "provider_mismatch", "port_protocol_mismatch", "server_busy", "timeout", "ok", "target_not_allowed",
     "implicit_tls_expected", "server_alert",
+    # OAuth2 (XOAUTH2 / OAUTHBEARER) bindings
+    "oauth_token_invalid", "oauth_scope_missing", "oauth_not_offered", "reauth_required",
 ]
 
 

@@ -2,6 +2,10 @@
 
 alice@example.test has INBOX (with messages) and Sent (special-use \\Sent); bob@example.test has only INBOX.
 Sent is declared with special_use but without `auto = create`, so it exists only where its folder does.
+
+With `oauth2=OAuth2Passdb(...)` the same server also signs in with XOAUTH2 and OAUTHBEARER, asking an authorization
+server's introspection endpoint (recipe: shared/recipes/OAUTH2.md), next to the password users; carol@example.test
+(INBOX and Sent) exists only for OAuth2 sign-in.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from tests.servers.ports import LOOPBACK, ServerUnavailable, free_ports, wait_fo
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
+CAROL = "carol@example.test"  # no password: OAuth2 only
 ALICE_INBOX_MESSAGES = 2
 ALICE_SENT_MESSAGES = 1
 SASL_SOCKET_NAME = "auth-mta"
@@ -49,6 +54,19 @@ class DovecotServer:
     # Dovecot's SASL socket for an MTA (Postfix's smtpd_sasl_path); None unless asked for at start.
     sasl_socket: Path | None = None
     base_dir: Path = field(default=Path(), compare=False)  # sockets and master.pid
+    oauth2: OAuth2Passdb | None = None
+
+
+@dataclass(frozen=True)
+class OAuth2Passdb:
+    """Dovecot's oauth2 passdb: every XOAUTH2/OAUTHBEARER login asks `introspection_url` (RFC 7662) with these
+    client credentials; `scope`, when set, must be among the token's scopes."""
+
+    introspection_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    ca_file: Path | None = None
+    scope: str = ""
 
 
 def dovecot_binaries() -> tuple[str, str]:
@@ -96,10 +114,47 @@ service auth {{
 """
 
 
+def _oauth2_config(tmp: Path, oauth2: OAuth2Passdb | None) -> tuple[str, str, str, str]:
+    """(auth mechanisms, oauth2 passdb, password passdb mechanisms line, static userdb) for OAuth2 sign-in."""
+    if oauth2 is None:
+        return "plain login", "", "", ""
+    ext = tmp / "dovecot-oauth2.conf.ext"
+    lines = [
+        "introspection_mode = post", f"introspection_url = {oauth2.introspection_url}",
+        f"client_id = {oauth2.client_id}", f"client_secret = {oauth2.client_secret}",
+        "username_attribute = username", "active_attribute = active", "active_value = true",
+        "force_introspection = yes", "timeout_msecs = 5000",
+    ]
+    if oauth2.ca_file is not None:
+        # A copy the auth process can read: the original usually sits in a folder only root may enter.
+        ca_copy = tmp / "oauth2-ca.pem"
+        shutil.copyfile(oauth2.ca_file, ca_copy)
+        ca_copy.chmod(0o644)
+        lines.append(f"tls_ca_cert_file = {ca_copy}")
+    if oauth2.scope:
+        lines.append(f"scope = {oauth2.scope}")
+    ext.write_text("\n".join(lines) + "\n")
+    ext.chmod(0o644)  # read by the auth process, which does not run as root
+    passdb = f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {ext}
+}}
+"""
+    # Password users keep their own passdb; OAuth users that are not in the users file get a static home.
+    static_userdb = f"""userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home={tmp}/mail/%n
+}}
+"""
+    return "plain login xoauth2 oauthbearer", passdb, "  mechanisms = plain login\n", static_userdb
+
+
 def _config(*, tmp: Path, ports: dict[str, int], cert_chain: Path, key: Path, host: str = LOOPBACK,
-            sasl_user: str | None = None) -> str:
+            sasl_user: str | None = None, oauth2: OAuth2Passdb | None = None) -> str:
     # Each "{" must end its line: Dovecot 2.3 rejects one-line blocks. anvil-auth-penalty mode 0 turns off
     # the per-IP penalty that would otherwise delay every login after a failed one by up to 15 s.
+    mechanisms, oauth2_passdb, password_mechanisms, oauth2_userdb = _oauth2_config(tmp, oauth2)
     return f"""\
 protocols = imap pop3
 listen = {host}
@@ -109,7 +164,7 @@ log_path = {tmp}/dovecot.log
 ssl = yes
 ssl_cert = <{cert_chain}
 ssl_key = <{key}
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 disable_plaintext_auth = no
 auth_failure_delay = 0
 mail_location = maildir:~/Maildir
@@ -123,20 +178,20 @@ namespace inbox {{
     special_use = \\Sent
   }}
 }}
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {tmp}/users
+{password_mechanisms}  args = scheme=PLAIN username_format=%u {tmp}/users
 }}
 passdb {{
   driver = checkpassword
-  args = {tmp}/unavailable-passdb
+{password_mechanisms}  args = {tmp}/unavailable-passdb
   username_filter = *@{UNAVAILABLE_DOMAIN}
 }}
 userdb {{
   driver = passwd-file
   args = username_format=%u {tmp}/users
 }}
-service imap-login {{
+{oauth2_userdb}service imap-login {{
   chroot =
   inet_listener imap {{
     port = {ports.get("imap", 0)}
@@ -175,7 +230,8 @@ service anvil {{
 
 
 def _prepare(tmp: Path, *, users: dict[str, str], certs: CertBundle, ports: dict[str, int], host: str = LOOPBACK,
-             leaf: LeafCert | None = None, sasl_user: str | None = None) -> Path:
+             leaf: LeafCert | None = None, sasl_user: str | None = None,
+             oauth2: OAuth2Passdb | None = None) -> Path:
     tmp.chmod(0o755)  # mail processes run as the dovecot user and must traverse it
     (tmp / "run").mkdir()
     mail_user = pwd.getpwnam("dovecot")
@@ -197,6 +253,10 @@ def _prepare(tmp: Path, *, users: dict[str, str], certs: CertBundle, ports: dict
     )
     _make_maildir(tmp / "mail" / "bob" / "Maildir", folders={"INBOX": []})
     _make_maildir(tmp / "mail" / ALERTED.split("@")[0] / "Maildir", folders={"INBOX": [], "Sent": []})
+    if oauth2 is not None:
+        _make_maildir(tmp / "mail" / "carol" / "Maildir", folders={
+            "INBOX": [_message(subject="Hello carol", sender=BOB, to=CAROL, number=5)], "Sent": [],
+        })
     for path in [tmp / "mail", *(tmp / "mail").rglob("*")]:
         os.chown(path, mail_user.pw_uid, mail_user.pw_gid)
     postlogin = tmp / "postlogin.sh"  # its stdout is the client's connection: what it prints, the client reads
@@ -212,7 +272,7 @@ def _prepare(tmp: Path, *, users: dict[str, str], certs: CertBundle, ports: dict
     config = tmp / "dovecot.conf"
     leaf = leaf or certs.localhost
     config.write_text(_config(tmp=tmp, ports=ports, cert_chain=leaf.cert_chain_pem, key=leaf.key_pem, host=host,
-                              sasl_user=sasl_user))
+                              sasl_user=sasl_user, oauth2=oauth2))
     return config
 
 
@@ -291,14 +351,15 @@ def crash_dovecot(server: DovecotServer) -> None:
 @contextlib.contextmanager
 def running_dovecot(*, certs: CertBundle, users: dict[str, str] | None = None, host: str = LOOPBACK,
                     ports: dict[str, int] | None = None, leaf: LeafCert | None = None,
-                    sasl_user: str | None = None) -> Iterator[DovecotServer]:
+                    sasl_user: str | None = None, oauth2: OAuth2Passdb | None = None) -> Iterator[DovecotServer]:
     """Start Dovecot on four free loopback ports; stop it and delete its files on exit.
 
     `users` maps ALICE and BOB to passwords (random ones when omitted). `host`, `ports` (some of imap, imaps, pop3,
     pop3s: the others are off, port 0 in the dataclass) and `leaf` serve other needs: the discovery tests listen on
     standard ports of an address of their own, with a certificate for their zone's names. `sasl_user`: the system
-    user of an MTA (postfix) that may use Dovecot's SASL socket (`sasl_socket`); None: no such socket. Raises
-    ServerUnavailable when dovecot is not installed or we are not root.
+    user of an MTA (postfix) that may use Dovecot's SASL socket (`sasl_socket`); None: no such socket. `oauth2`
+    adds XOAUTH2/OAUTHBEARER sign-in through an introspection endpoint (and CAROL). Raises ServerUnavailable
+    when dovecot is not installed or we are not root.
     """
     dovecot, doveadm = dovecot_binaries()
     users = users or {ALICE: f"alice-{secrets.token_urlsafe(9)}", BOB: f"bob-{secrets.token_urlsafe(9)}"}
@@ -308,7 +369,8 @@ def running_dovecot(*, certs: CertBundle, users: dict[str, str] | None = None, h
     ports = ports or dict(zip(("imap", "imaps", "pop3", "pop3s"), free_ports(4), strict=True))
     # Short path: Dovecot's unix sockets live in base_dir and paths are limited to 108 bytes.
     tmp = Path(tempfile.mkdtemp(prefix="dc", dir="/tmp"))
-    config = _prepare(tmp, users=users, certs=certs, ports=ports, host=host, leaf=leaf, sasl_user=sasl_user)
+    config = _prepare(tmp, users=users, certs=certs, ports=ports, host=host, leaf=leaf, sasl_user=sasl_user,
+                      oauth2=oauth2)
     log_file = tmp / "dovecot.log"
     try:
         # The daemon keeps inherited descriptors open: give it files, not pipes, or run() waits forever.
@@ -343,6 +405,7 @@ def running_dovecot(*, certs: CertBundle, users: dict[str, str] | None = None, h
             log_file=log_file,
             sasl_socket=tmp / "run" / SASL_SOCKET_NAME if sasl_user else None,
             base_dir=tmp / "run",
+            oauth2=oauth2,
         )
     finally:
         _stop(doveadm, config=config, tmp=tmp)

@@ -13,12 +13,20 @@ from typing import NoReturn
 import pytest
 
 from tests.servers.certs import CertBundle, LeafCert, make_cert_bundle
-from tests.servers.dovecot import DovecotServer, running_dovecot
+from tests.servers.dovecot import DovecotServer, OAuth2Passdb, running_dovecot
+from tests.servers.oauth_server import (
+    MAIL_SCOPE,
+    RESOURCE_CLIENT_ID,
+    RESOURCE_CLIENT_SECRET,
+    OAuthServer,
+    running_oauth_server,
+)
 from tests.servers.ports import ServerUnavailable
 from tests.servers.postfix import POSTFIX_USER, PostfixServer, running_postfix
 from tests.servers.pymap_server import PymapServer, running_pymap
 from tests.servers.scripted import Behaviour, BlackHole, ScriptedServer, TlsMode
 from tests.servers.smtp import SmtpServer, running_smtp
+from tests.servers.smtp_oauth import OAuthSmtpServer, running_oauth_smtp
 
 
 def _unavailable(reason: str) -> NoReturn:
@@ -62,6 +70,41 @@ def postfix(test_ca: CertBundle, dovecot: DovecotServer) -> Iterator[PostfixServ
             yield server
     except ServerUnavailable as exc:
         _unavailable(str(exc))
+
+
+@pytest.fixture(scope="session")
+def oauth_server_session(test_ca: CertBundle) -> Iterator[OAuthServer]:
+    with running_oauth_server(certs=test_ca) as server:
+        yield server
+
+
+@pytest.fixture
+def oauth_server(oauth_server_session: OAuthServer) -> Iterator[OAuthServer]:
+    """The test authorization server (Authlib, HTTPS with the test CA on loopback), emptied for each test."""
+    oauth_server_session.reset()
+    yield oauth_server_session
+    oauth_server_session.reset()
+
+
+@pytest.fixture(scope="session")
+def dovecot_oauth(test_ca: CertBundle, oauth_server_session: OAuthServer) -> Iterator[DovecotServer]:
+    """Dovecot with the oauth2 passdb asking the test authorization server (scope "mail" required), next to the
+    password users; carol@example.test signs in only with a token."""
+    passdb = OAuth2Passdb(introspection_url=oauth_server_session.introspection_url, client_id=RESOURCE_CLIENT_ID,
+                          client_secret=RESOURCE_CLIENT_SECRET, ca_file=test_ca.ca_pem, scope=MAIL_SCOPE)
+    try:
+        with running_dovecot(certs=test_ca, oauth2=passdb) as server:
+            yield server
+    except ServerUnavailable as exc:
+        _unavailable(str(exc))
+
+
+@pytest.fixture(scope="session")
+def smtp_oauth(test_ca: CertBundle, oauth_server_session: OAuthServer) -> Iterator[OAuthSmtpServer]:
+    """aiosmtpd (implicit TLS) offering only XOAUTH2 and OAUTHBEARER, checking tokens with the test server."""
+    with running_oauth_smtp(certs=test_ca, introspection_url=oauth_server_session.introspection_url,
+                            client=(RESOURCE_CLIENT_ID, RESOURCE_CLIENT_SECRET), scope=MAIL_SCOPE) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

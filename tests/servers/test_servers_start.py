@@ -352,3 +352,20 @@ def test_scripted_server_stops_promptly_with_clients_still_connected():
     assert elapsed < 2
     assert server.threads_alive() == 0
     assert not server.errors
+
+
+def test_dovecot_with_the_oauth2_passdb_keeps_password_users_and_takes_tokens(dovecot_oauth, oauth_server, test_ca):
+    from tests.oauth_helpers import issue_token
+    from tests.servers.dovecot import CAROL
+
+    ctx = test_ca.client_context()
+    ctx.check_hostname = False  # connected by IP
+    with imaplib.IMAP4_SSL("127.0.0.1", dovecot_oauth.imaps_port, ssl_context=ctx) as client:
+        assert client.login(ALICE, dovecot_oauth.users[ALICE])[0] == "OK"  # the password user, as before
+    token = issue_token(oauth_server, user=CAROL, ca_file=test_ca.ca_pem)["access_token"]
+    blob = f"user={CAROL}\x01auth=Bearer {token}\x01\x01".encode()  # imaplib base64-encodes it
+    with imaplib.IMAP4_SSL("127.0.0.1", dovecot_oauth.imaps_port, ssl_context=ctx) as client:
+        assert "AUTH=XOAUTH2" in client.capabilities and "AUTH=OAUTHBEARER" in client.capabilities
+        assert client.authenticate("XOAUTH2", lambda _challenge: blob)[0] == "OK"
+        assert client.select("Sent")[0] == "OK"
+    assert oauth_server.requests_to("/introspect") == 1

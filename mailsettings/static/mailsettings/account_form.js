@@ -55,6 +55,19 @@
     if (login) { login.hidden = field("smtp_same_credentials").checked; }
   }
 
+  // "Sign in with ..." first, when the address's provider signs in with OAuth2 (the detection answer says so).
+  function updateSignIn(offer) {
+    var box = document.getElementById("oauth-signin");
+    if (!box) { return; }
+    var button = document.getElementById("oauth-signin-button");
+    var note = document.getElementById("oauth-signin-note");
+    box.hidden = !offer;
+    if (!offer) { return; }
+    button.value = offer.provider;
+    button.textContent = offer.label;
+    note.textContent = offer.passwords_allowed ? box.dataset.textPasswords : box.dataset.textNoPasswords;
+  }
+
   function ask(address, mode) {
     var url = form.dataset.detectUrl + "?address=" + encodeURIComponent(address) +
       "&protocol=" + encodeURIComponent(field("protocol").value) + "&mode=" + mode;
@@ -77,6 +90,7 @@
     } else if (username.dataset.detected === "true") {
       username.value = "";
     }
+    updateSignIn(body.oauth);
     providerSavesSent = body.notes.some(function (note) { return note.code === "saves_sent_mail"; });
     updateWarning();
   }
