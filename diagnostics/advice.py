@@ -141,7 +141,9 @@ _ADVICE: dict[Code, Advice] = {
     )),
     Code.SERVER_BUSY: Advice(Code.SERVER_BUSY, "T1", _("The server is busy or temporarily unavailable"), (
         _("Wait a few minutes and run the check again."),
-        _("Close other mail programs using this mailbox if the server limits connections."),
+        _("If the server says there are too many connections: every mail program, phone and tablet that has "
+          "this mailbox open keeps its own connections. Close the programs you do not need, or remove the "
+          "mailbox from old devices, then check again."),
         # POP3 [SYS/PERM] lands here too: waiting does not help then.
         _("If the server says the mailbox is permanently unavailable, the provider refuses this mailbox: "
           "contact the provider."),
@@ -190,6 +192,51 @@ _ADVICE: dict[Code, Advice] = {
               "are kept."),
         )),
     )},
+    Code.PROTOCOL_DISABLED: Advice(Code.PROTOCOL_DISABLED, "T2",
+                                   _("IMAP or POP access is turned off for this mailbox"), (
+        _("The password may well be right: the provider refuses mail programs until access is turned on. Do not "
+          "retype the password."),
+        _("Sign in to your webmail and turn on IMAP (or POP) access in its settings. Gmail: Settings > See all "
+          "settings > Forwarding and POP/IMAP. Outlook.com: Settings > Mail > Forwarding and IMAP. Zoho Mail: "
+          "Settings > Mail Accounts > IMAP (or POP). GMX and WEB.DE: Settings > POP3/IMAP. Yahoo! JAPAN: Mail "
+          "settings > IMAP/POP/SMTP access."),
+        _("Save the setting, wait a minute, then run the check again."),
+    )),
+    Code.PROTOCOL_DISABLED_BY_ADMIN: Advice(Code.PROTOCOL_DISABLED_BY_ADMIN, "T2",
+                                            _("Your organization has turned off IMAP or POP access"), (
+        _("The password may well be right: the domain's administrator does not allow mail programs to connect "
+          "with IMAP or POP. You cannot change this in your own settings."),
+        _("Ask whoever manages your organization's mail (for Google Workspace: the Admin console > Gmail > "
+          "End User Access; for Microsoft 365: the mailbox's email apps settings) to allow IMAP or POP for this "
+          "mailbox, then run the check again."),
+    )),
+    Code.TLS_CERTIFICATE_EXPIRING: Advice(Code.TLS_CERTIFICATE_EXPIRING, "T1",
+                                          _("The server's certificate expires soon"), (
+        _("Mail still works today. Once the certificate expires, every mail program will refuse to connect."),
+        _("The details show the date and how many days are left. Tell the server's administrator (your "
+          "provider or IT department) so that it is renewed in time."),
+    )),
+    Code.MAIL_RECORDS_PROBLEM: Advice(Code.MAIL_RECORDS_PROBLEM, "T4",
+                                      _("The domain's mail records have a problem"), (
+        _("The domain's DNS records that tell other servers how to deliver and trust its mail have an error; "
+          "mail may be rejected or land in spam."),
+        _("Each record is shown with what was found and what to change. Hand this list to whoever manages the "
+          "domain's DNS."),
+    )),
+    Code.SENT_COPY_MISSING: Advice(Code.SENT_COPY_MISSING, "T5", _("Sent mail is not kept in the Sent folder"), (
+        _("The test message was sent, but no copy appeared in the Sent folder on the server: your provider does "
+          "not file sent mail, and \"Save sent mail on the server\" is off."),
+        _("Turn on \"Save sent mail on the server\" for this account so that sent mail can be found later."),
+    )),
+    Code.SENT_COPY_DUPLICATED: Advice(Code.SENT_COPY_DUPLICATED, "T8", _("Every sent message is saved twice"), (
+        _("Two copies of the test message were found in the Sent folder: your provider files every sent "
+          "message itself, and \"Save sent mail on the server\" adds a second copy."),
+        _("Turn off \"Save sent mail on the server\" for this account. Nothing else needs to change."),
+    )),
+    Code.SEND_FAILED: Advice(Code.SEND_FAILED, "T4", _("The test message could not be sent"), (
+        _("The outgoing server refused the message; the details show its answer."),
+        _("Run the account check to see whether signing in to the outgoing server works."),
+    )),
 }
 
 

@@ -29,8 +29,16 @@ _PROVIDER_RULES: tuple[Rule, ...] = (
           reason="web_login"),
     _rule(r"\b5\.7\.139\b|basic auth(entication)? is disabled|SmtpClientAuthentication is disabled",
           Code.AUTH_BASIC_AUTH_DISABLED, reason="basic_auth_disabled"),
+    # Microsoft 365 once basic authentication is retired for SMTP submission.
+    _rule(r"\b5\.7\.30\b|basic auth(entication)? is not supported", Code.AUTH_BASIC_AUTH_DISABLED,
+          reason="basic_auth_not_supported"),
     _rule(r"plain ?text (authentication|auth|login)s? (is )?(disallowed|not allowed|disabled)|\[PRIVACYREQUIRED\]"
           r"|LOGINDISABLED", Code.PLAINTEXT_LOGIN_REFUSED, reason="privacy_required"),
+    # Too many simultaneous sessions of one user (Dovecot's mail_max_userip_connections, Gmail's own wording):
+    # other programs and devices hold the connections; rides on [UNAVAILABLE] / [IN-USE], so it comes first.
+    _rule(r"maximum number of (simultaneous |concurrent )?connections|too many (simultaneous |concurrent |open )?"
+          r"(connections|sessions)|connection limit (reached|exceeded)", Code.SERVER_BUSY, transient=True,
+          reason="too_many_connections"),
 )
 
 _IMAP_RULES: tuple[Rule, ...] = (
@@ -66,8 +74,50 @@ _SMTP_RULES: tuple[Rule, ...] = (
 _OK = Verdict(Code.OK)
 
 
+# --- mailbox access turned off ----------------------------------------------------------------------------
+# Recognized by meaning, not by one string per provider: a mail protocol named next to words that say it is
+# off ("IMAP access is disabled", "not enabled for POP access", "enable your account for IMAP access"), and
+# an administrator or the domain named when only they can turn it back on. Lines collected in the tests.
+_PROTOCOL = r"(?:IMAP4?|POP3?)"
+_OFF = (r"(?:not (?:been )?enabled|disabled|deactivated|not activated|turned off|switched off|not allowed|"
+        r"not permitted|blocked)")
+_TURN_ON = r"(?:enable|activate|turn on|switch on)"
+_ACCESS_OFF = re.compile(
+    rf"\b{_PROTOCOL}\b[^.]{{0,40}}\b{_OFF}"  # "IMAP access is disabled", "POP3 is not enabled"
+    rf"|\b{_OFF}\b[^.]{{0,20}}\bfor {_PROTOCOL}\b"  # "not enabled for IMAP use"
+    rf"|\b{_TURN_ON}\b[^.]{{0,40}}\b{_PROTOCOL}\b",  # "enable your account for IMAP access"
+    re.I,
+)
+_BY_ADMIN = re.compile(
+    r"administrator|\badmin\b|\b(your|the) (domain|organi[sz]ation|company)\b|\bpolic(y|ies)\b|IT department",
+    re.I,
+)
+# "Invalid credentials or IMAP is disabled" (Yandex) cannot tell which: the password is the likelier cause.
+_EITHER = re.compile(rf"(credentials|password)\W+or\W+[^.]{{0,10}}{_PROTOCOL}", re.I)
+
+
+def classify_access_disabled(text: str) -> Verdict | None:
+    """protocol_disabled (the person turns it on in the webmail's settings) or protocol_disabled_by_admin (only
+    the domain's administrator can); None when the text does not say that mailbox access is off."""
+    if not _ACCESS_OFF.search(text):
+        return None
+    if _EITHER.search(text):
+        return Verdict(Code.AUTH_INVALID_CREDENTIALS, reason="invalid_or_access_disabled")
+    if _BY_ADMIN.search(text):
+        return Verdict(Code.PROTOCOL_DISABLED_BY_ADMIN, reason="access_disabled_by_admin")
+    return Verdict(Code.PROTOCOL_DISABLED, reason="access_disabled")
+
+
+# What a provider rule says is more specific than "access is off"; generic codes ([AUTH], [SYS/PERM], 5xx) are not.
+_SPECIFIC = frozenset({"app_password", "web_login", "basic_auth_disabled", "basic_auth_not_supported",
+                       "privacy_required", "too_many_connections"})
+
+
 def _first(rules: Iterable[Rule], text: str) -> Verdict | None:
-    return next((verdict for pattern, verdict in rules if pattern.search(text)), None)
+    found = next((verdict for pattern, verdict in rules if pattern.search(text)), None)
+    if found is not None and found.reason in _SPECIFIC:
+        return found
+    return classify_access_disabled(text) or found
 
 
 def _tagged_status(line: str) -> str:

@@ -32,6 +32,7 @@ AUTH_CODES = frozenset({
     Code.AUTH_INVALID_CREDENTIALS, Code.AUTH_APP_PASSWORD_REQUIRED, Code.AUTH_WEB_LOGIN_REQUIRED,
     Code.AUTH_BASIC_AUTH_DISABLED, Code.SMTP_AUTH_FAILED,
     Code.OAUTH_TOKEN_INVALID, Code.OAUTH_SCOPE_MISSING, Code.OAUTH_NOT_OFFERED, Code.REAUTH_REQUIRED,
+    Code.PROTOCOL_DISABLED, Code.PROTOCOL_DISABLED_BY_ADMIN,
 })
 # Steps whose failure means the mailbox cannot be reached at all.
 CONNECTION_STEPS = frozenset({"dns", "port", "tls", "greeting", "login", "smtp_auth"})

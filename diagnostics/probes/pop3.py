@@ -10,7 +10,7 @@ import contextlib
 import re
 from collections.abc import Callable
 
-from diagnostics.classify import classify_greeting, classify_pop3_login
+from diagnostics.classify import classify_access_disabled, classify_greeting, classify_pop3_login
 from diagnostics.probes import tls, xoauth2
 from diagnostics.probes.net import (
     Channel,
@@ -19,7 +19,7 @@ from diagnostics.probes.net import (
     SessionRecorder,
     TransportError,
 )
-from diagnostics.probes.results import Code, ProbeError, Protocol, Security, SessionResult, Step, StepResult
+from diagnostics.probes.results import Code, ProbeError, Protocol, Security, SessionResult, Step, StepResult, Verdict
 from diagnostics.probes.session import ProtocolSteps, walk_session
 from diagnostics.probes.wrong_security import explain_tls_failure
 
@@ -109,7 +109,10 @@ def _stat_step(rec: SessionRecorder, client: Pop3Client) -> None:
         answer = client.command("STAT")
         match = re.match(r"^\+OK (\d+) (\d+)", answer)
         if not match:
-            raise ProbeError(Code.SERVER_BUSY, transient=True, reason="stat_refused",
+            # Gmail signs the person in, then refuses STAT when POP is off in its settings.
+            verdict = classify_access_disabled(answer) or Verdict(Code.SERVER_BUSY, transient=True,
+                                                                  reason="stat_refused")
+            raise ProbeError(verdict.code, transient=verdict.transient, reason=verdict.reason,
                              details={"server_line": rec.channel.transcript.masked(answer)})
         step.details["inbox"] = {"name": "INBOX", "messages": int(match.group(1)), "size": int(match.group(2))}
         # POP3 only sees the inbox: there is no Sent folder to look for.

@@ -45,11 +45,22 @@ class Code(enum.StrEnum):
     OAUTH_SCOPE_MISSING = "oauth_scope_missing"
     OAUTH_NOT_OFFERED = "oauth_not_offered"
     REAUTH_REQUIRED = "reauth_required"
+    # Mailbox access (IMAP or POP) turned off by the person (webmail settings) or by the domain's administrator.
+    PROTOCOL_DISABLED = "protocol_disabled"
+    PROTOCOL_DISABLED_BY_ADMIN = "protocol_disabled_by_admin"
+    TLS_CERTIFICATE_EXPIRING = "tls_certificate_expiring"
+    MAIL_RECORDS_PROBLEM = "mail_records_problem"
+    # Outcomes of "Send a test message" (sent-copy measurement).
+    SENT_COPY_MISSING = "sent_copy_missing"
+    SENT_COPY_DUPLICATED = "sent_copy_duplicated"
+    SEND_FAILED = "send_failed"
 
 
 # Codes that are advisory: the step is recorded as a warning and the run goes on.
-WARNING_CODES = frozenset({Code.PORT_PROTOCOL_MISMATCH, Code.DUPLICATE_SENT_RISK, Code.PROVIDER_MISMATCH,
-                           Code.SERVER_ALERT})
+WARNING_CODES = frozenset({
+    Code.PORT_PROTOCOL_MISMATCH, Code.DUPLICATE_SENT_RISK, Code.PROVIDER_MISMATCH, Code.SERVER_ALERT,
+    Code.TLS_CERTIFICATE_EXPIRING, Code.MAIL_RECORDS_PROBLEM, Code.SENT_COPY_MISSING, Code.SENT_COPY_DUPLICATED,
+})
 
 
 class Protocol(enum.StrEnum):

@@ -55,6 +55,7 @@ class DovecotServer:
     sasl_socket: Path | None = None
     base_dir: Path = field(default=Path(), compare=False)  # sockets and master.pid
     oauth2: OAuth2Passdb | None = None
+    config: Path = field(default=Path(), compare=False)  # for doveadm -c (save, search)
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,8 @@ def _oauth2_config(tmp: Path, oauth2: OAuth2Passdb | None) -> tuple[str, str, st
 
 
 def _config(*, tmp: Path, ports: dict[str, int], cert_chain: Path, key: Path, host: str = LOOPBACK,
-            sasl_user: str | None = None, oauth2: OAuth2Passdb | None = None) -> str:
+            sasl_user: str | None = None, oauth2: OAuth2Passdb | None = None,
+            max_userip_connections: int | None = None) -> str:
     # Each "{" must end its line: Dovecot 2.3 rejects one-line blocks. anvil-auth-penalty mode 0 turns off
     # the per-IP penalty that would otherwise delay every login after a failed one by up to 15 s.
     mechanisms, oauth2_passdb, password_mechanisms, oauth2_userdb = _oauth2_config(tmp, oauth2)
@@ -172,6 +174,7 @@ default_internal_user = dovecot
 default_login_user = dovenull
 first_valid_uid = 1
 mail_privileged_group =
+{f"mail_max_userip_connections = {max_userip_connections}" if max_userip_connections else ""}
 namespace inbox {{
   inbox = yes
   mailbox Sent {{
@@ -231,7 +234,7 @@ service anvil {{
 
 def _prepare(tmp: Path, *, users: dict[str, str], certs: CertBundle, ports: dict[str, int], host: str = LOOPBACK,
              leaf: LeafCert | None = None, sasl_user: str | None = None,
-             oauth2: OAuth2Passdb | None = None) -> Path:
+             oauth2: OAuth2Passdb | None = None, max_userip_connections: int | None = None) -> Path:
     tmp.chmod(0o755)  # mail processes run as the dovecot user and must traverse it
     (tmp / "run").mkdir()
     mail_user = pwd.getpwnam("dovecot")
@@ -272,7 +275,7 @@ def _prepare(tmp: Path, *, users: dict[str, str], certs: CertBundle, ports: dict
     config = tmp / "dovecot.conf"
     leaf = leaf or certs.localhost
     config.write_text(_config(tmp=tmp, ports=ports, cert_chain=leaf.cert_chain_pem, key=leaf.key_pem, host=host,
-                              sasl_user=sasl_user, oauth2=oauth2))
+                              sasl_user=sasl_user, oauth2=oauth2, max_userip_connections=max_userip_connections))
     return config
 
 
@@ -351,15 +354,17 @@ def crash_dovecot(server: DovecotServer) -> None:
 @contextlib.contextmanager
 def running_dovecot(*, certs: CertBundle, users: dict[str, str] | None = None, host: str = LOOPBACK,
                     ports: dict[str, int] | None = None, leaf: LeafCert | None = None,
-                    sasl_user: str | None = None, oauth2: OAuth2Passdb | None = None) -> Iterator[DovecotServer]:
+                    sasl_user: str | None = None, oauth2: OAuth2Passdb | None = None,
+                    max_userip_connections: int | None = None) -> Iterator[DovecotServer]:
     """Start Dovecot on four free loopback ports; stop it and delete its files on exit.
 
     `users` maps ALICE and BOB to passwords (random ones when omitted). `host`, `ports` (some of imap, imaps, pop3,
     pop3s: the others are off, port 0 in the dataclass) and `leaf` serve other needs: the discovery tests listen on
     standard ports of an address of their own, with a certificate for their zone's names. `sasl_user`: the system
     user of an MTA (postfix) that may use Dovecot's SASL socket (`sasl_socket`); None: no such socket. `oauth2`
-    adds XOAUTH2/OAUTHBEARER sign-in through an introspection endpoint (and CAROL). Raises ServerUnavailable
-    when dovecot is not installed or we are not root.
+    adds XOAUTH2/OAUTHBEARER sign-in through an introspection endpoint (and CAROL). `max_userip_connections` sets
+    Dovecot's real per-user-and-IP limit (default 10). Raises ServerUnavailable when dovecot is not installed or we
+    are not root.
     """
     dovecot, doveadm = dovecot_binaries()
     users = users or {ALICE: f"alice-{secrets.token_urlsafe(9)}", BOB: f"bob-{secrets.token_urlsafe(9)}"}
@@ -370,7 +375,7 @@ def running_dovecot(*, certs: CertBundle, users: dict[str, str] | None = None, h
     # Short path: Dovecot's unix sockets live in base_dir and paths are limited to 108 bytes.
     tmp = Path(tempfile.mkdtemp(prefix="dc", dir="/tmp"))
     config = _prepare(tmp, users=users, certs=certs, ports=ports, host=host, leaf=leaf, sasl_user=sasl_user,
-                      oauth2=oauth2)
+                      oauth2=oauth2, max_userip_connections=max_userip_connections)
     log_file = tmp / "dovecot.log"
     try:
         # The daemon keeps inherited descriptors open: give it files, not pipes, or run() waits forever.
@@ -406,6 +411,7 @@ def running_dovecot(*, certs: CertBundle, users: dict[str, str] | None = None, h
             sasl_socket=tmp / "run" / SASL_SOCKET_NAME if sasl_user else None,
             base_dir=tmp / "run",
             oauth2=oauth2,
+            config=config,
         )
     finally:
         _stop(doveadm, config=config, tmp=tmp)
