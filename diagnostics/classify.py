@@ -215,6 +215,13 @@ def classify_certificate_error(verify_code: int | None, message: str = "") -> Ve
     return Verdict(Code.TLS_CERTIFICATE_INVALID, reason=reason)
 
 
+def classify_certificate_expiry(days_left: int | None, *, warning_days: int) -> Verdict:
+    """A certificate that verified but expires within `warning_days` days: tls_certificate_expiring (a warning)."""
+    if days_left is not None and 0 <= days_left <= warning_days:
+        return Verdict(Code.TLS_CERTIFICATE_EXPIRING, reason="expires_soon")
+    return _OK
+
+
 def classify_tls_error(openssl_reason: str | None, message: str = "") -> Verdict:
     """A non-certificate ssl.SSLError during the handshake -> tls_handshake_failed + which."""
     text = f"{openssl_reason or ''} {message}".upper()

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from diagnostics.advice import advice_for
 from diagnostics.classify import classify_sent_copy
@@ -58,10 +59,45 @@ def step_message(*, name: str, status: str, code: str, details: Mapping[str, Any
                 isinstance(side, Mapping) and side.get("not_applicable") for side in details.values()):
             return _("No secure connection is configured: passwords travel unencrypted.")
         return _PASSED_MESSAGES.get(name, _("Passed."))
+    if code == Code.TLS_CERTIFICATE_EXPIRING and details:
+        expiring = certificate_expiring(details)
+        if expiring is not None:
+            return ngettext(
+                "The certificate of %(host)s expires on %(date)s (%(days)d day left).",
+                "The certificate of %(host)s expires on %(date)s (%(days)d days left).", expiring["days_left"],
+            ) % expiring
     try:
         return advice_for(code).title
     except ValueError:
         return _("This step found a problem.")
+
+
+def _sides(details: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A merged row's per-server details (incoming, outgoing), or the row's own details."""
+    sides = [side for side in details.values() if isinstance(side, Mapping) and "host" in side]
+    return sides or [details]
+
+
+def certificate_expiring(details: Mapping[str, Any]) -> dict[str, Any] | None:
+    """host, date (YYYY-MM-DD) and days_left of the first certificate that expires soon, from a tls row."""
+    for side in _sides(details):
+        expiring = side.get("expiring")
+        if isinstance(expiring, Mapping):
+            return {"host": side.get("host", ""), "date": str(expiring.get("not_after", ""))[:10],
+                    "days": expiring.get("days_left", 0), "days_left": expiring.get("days_left", 0)}
+    return None
+
+
+def certificate_facts(details: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Subject, issuer and expiry of each server's certificate in a tls row, for the page."""
+    facts = []
+    for side_name, side in details.items():
+        if isinstance(side, Mapping) and isinstance(side.get("certificate"), Mapping):
+            cert = side["certificate"]
+            facts.append({"side": side_name, "host": side.get("host", ""), "subject": cert.get("subject", ""),
+                          "issuer": cert.get("issuer", ""), "not_after": str(cert.get("not_after", ""))[:10],
+                          "days_left": cert.get("days_left")})
+    return facts
 
 
 def step_details(result: StepResult) -> dict[str, Any]:

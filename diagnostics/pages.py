@@ -108,7 +108,8 @@ def run_context(run: DiagnosticRun, *, viewer: Any = None) -> dict[str, Any]:
     rows = [
         {"name": s.name, "label": STEP_LABELS.get(s.name, s.name), "status": s.status,
          "status_label": s.get_status_display(),
-         "message": judge.step_message(name=s.name, status=s.status, code=s.code, details=s.details)}
+         "message": judge.step_message(name=s.name, status=s.status, code=s.code, details=s.details),
+         "certificates": judge.certificate_facts(s.details) if s.name == "tls" else []}
         for s in steps
     ]
     finished = run.is_finished

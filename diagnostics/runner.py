@@ -65,6 +65,7 @@ def probe_options(*, deadline: float | None = None) -> ProbeOptions:
         step_timeout=settings.DIAGNOSTICS_STEP_TIMEOUT,
         ca_file=settings.DIAGNOSTICS_CA_FILE or None,
         nameservers=tuple(settings.DNS_NAMESERVERS),
+        cert_expiry_warning_days=settings.DIAGNOSTICS_CERT_EXPIRY_WARNING_DAYS,
     )
 
 

@@ -218,6 +218,8 @@ DIAGNOSTICS_ALLOWED_NETWORKS = env_list("DIAGNOSTICS_ALLOWED_NETWORKS")
 DIAGNOSTICS_CA_FILE = env_str("DIAGNOSTICS_CA_FILE")
 # Ports runs may reach beyond the standard mail ports (2525: a common alternative submission port).
 DIAGNOSTICS_EXTRA_PORTS = [int(p) for p in env_list("DIAGNOSTICS_EXTRA_PORTS", ["2525"])]
+# A server certificate expiring within this many days is a warning (tls_certificate_expiring).
+DIAGNOSTICS_CERT_EXPIRY_WARNING_DAYS = env_int("DIAGNOSTICS_CERT_EXPIRY_WARNING_DAYS", 14)
 DIAGNOSTICS_RECHECK_INTERVAL = env_int("DIAGNOSTICS_RECHECK_INTERVAL", 6 * 3600)
 DIAGNOSTICS_STALE_AFTER = env_int("DIAGNOSTICS_STALE_AFTER", 300)
 DIAGNOSTICS_QUEUED_STALE_AFTER = env_int("DIAGNOSTICS_QUEUED_STALE_AFTER", 3600)

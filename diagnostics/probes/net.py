@@ -53,6 +53,7 @@ class ProbeOptions:
     deadline: float | None = None  # the run's end (time.monotonic()); every operation stops by it
     # Silence before a greeting after which a plain session tries TLS on a new connection (wrong_security).
     implicit_tls_after: float = 2.0
+    cert_expiry_warning_days: int = 14  # a valid certificate expiring within this many days is a warning
 
     @classmethod
     def build(cls, *, allowed_networks=(), allowed_ports=None, **kwargs) -> ProbeOptions:

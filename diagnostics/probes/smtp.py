@@ -113,6 +113,7 @@ def _tls_step(rec: SessionRecorder, client: SmtpClient, *, host: str, security: 
                     raise ProbeError(Code.STARTTLS_UNAVAILABLE, reason="refused",
                                      details={"server_line": rec.channel.transcript.masked(answer[0])})
             step.details.update(tls.upgrade(client.channel, host=host, context=context))
+            tls.flag_expiring(step, warning_days=rec.options.cert_expiry_warning_days)
         except ProbeError as exc:
             explain_tls_failure(exc, reopen=reopen, host=host, port=client.channel.port, protocol=Protocol.SMTP,
                                 security=security, probe=probe_session, options=rec.options)

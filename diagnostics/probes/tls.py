@@ -18,10 +18,10 @@ from collections.abc import Callable
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID
 
-from diagnostics.classify import classify_certificate_error, classify_tls_error
+from diagnostics.classify import classify_certificate_error, classify_certificate_expiry, classify_tls_error
 from diagnostics.probes.deadline import timeout_reason
 from diagnostics.probes.net import Channel, ConnectionClosed, ReadTimeout, TransportError
-from diagnostics.probes.results import Code, ProbeError
+from diagnostics.probes.results import Code, ProbeError, StepResult
 
 
 def make_context(*, ca_file: str | None = None, verify: bool = True) -> ssl.SSLContext:
@@ -120,3 +120,14 @@ def unverified_certificate(open_channel: Callable[[], Channel], *, host: str) ->
     finally:
         if channel is not None:
             channel.close()
+
+
+def flag_expiring(step: StepResult, *, warning_days: int) -> None:
+    """After a verified handshake: a certificate that expires within `warning_days` makes the step a warning
+    (tls_certificate_expiring) with the date and the days left, so a periodic re-check sees it before it breaks."""
+    certificate = step.details.get("certificate") or {}
+    verdict = classify_certificate_expiry(certificate.get("days_left"), warning_days=warning_days)
+    if verdict.code != Code.OK:
+        step.code = verdict.code
+        step.details["expiring"] = {"not_after": certificate["not_after"], "days_left": certificate["days_left"],
+                                    "warning_days": warning_days}

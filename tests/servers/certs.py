@@ -14,6 +14,7 @@ from pathlib import Path
 import trustme
 
 LOCAL_NAMES = ("localhost", "127.0.0.1")
+EXPIRING_IN_DAYS = 5
 OTHER_NAME = "other.invalid"
 
 
@@ -41,6 +42,7 @@ class CertBundle:
     localhost: LeafCert
     expired: LeafCert
     wrong_name: LeafCert
+    expiring: LeafCert | None = None  # valid, right names, expires in EXPIRING_IN_DAYS
     ca: trustme.CA | None = None  # to issue leaves for other names (issue())
 
     def client_context(self) -> ssl.SSLContext:
@@ -55,10 +57,16 @@ class CertBundle:
 
     def leaf(self, name: str) -> LeafCert:
         """Look a leaf up by its short name: "localhost", "expired" or "wrong_name"."""
-        leaves = {"localhost": self.localhost, "expired": self.expired, "wrong_name": self.wrong_name}
+        leaves = {"localhost": self.localhost, "expired": self.expired, "wrong_name": self.wrong_name,
+                  "expiring": self.expiring}
         if name not in leaves:
             raise KeyError(f"unknown test certificate {name!r}; choose one of {sorted(leaves)}")
         return leaves[name]
+
+    def issue_leaf(self, stem: str, *names: str) -> LeafCert:
+        """A further valid leaf of this CA for other names (an MTA-STS host, for one)."""
+        assert self.ca is not None  # noqa: S101 - test harness
+        return _write_leaf(self.ca, directory=self.directory, stem=stem, names=names, ca_pem=self.ca_pem)
 
 
 def _write_leaf(
@@ -101,5 +109,14 @@ def make_cert_bundle(directory: Path) -> CertBundle:
             not_after=now - dt.timedelta(days=1),
         ),
         wrong_name=_write_leaf(ca, directory=directory, stem="wrong-name", names=(OTHER_NAME,), ca_pem=ca_pem),
+        expiring=_write_leaf(
+            ca,
+            directory=directory,
+            stem="expiring",
+            names=LOCAL_NAMES,
+            ca_pem=ca_pem,
+            not_before=now - dt.timedelta(days=80),
+            not_after=now + dt.timedelta(days=EXPIRING_IN_DAYS, hours=12),
+        ),
         ca=ca,
     )
