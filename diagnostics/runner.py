@@ -28,6 +28,7 @@ from diagnostics.models import IN_FLIGHT, DiagnosticRun, DiagnosticStep, RunKind
 from diagnostics.oauth.signin import for_account  # OAuth2 bindings sign in with a token
 from diagnostics.probes import imap, pop3, smtp
 from diagnostics.probes.dns import resolve_host
+from diagnostics.probes.mail_records import add_mail_records
 from diagnostics.probes.net import ProbeOptions
 from diagnostics.probes.ports import ALL_STANDARD_PORTS, check_port, check_settings
 from diagnostics.probes.results import Code, Security, Step, StepResult, plain
@@ -295,9 +296,16 @@ def _domain_step(writer: StepWriter, account) -> Any:
         result.code = Code.PROVIDER_MISMATCH
         result.details["mismatched"] = mismatched
         result.details["suggested"] = {"incoming": detection.incoming, "outgoing": detection.outgoing}
+    _add_mail_records(result, detection, writer)
     result.duration_ms = int((time.monotonic() - started) * 1000)
     writer.write_result(Step.DOMAIN, result)
     return detection.provider
+
+
+def _add_mail_records(result: StepResult, detection, writer: StepWriter) -> None:
+    add_mail_records(result, domain=detection.domain, provider_id=detection.provider.id if detection.provider else None,
+                     options=probe_options(deadline=writer.deadline), dns_timeout=settings.DNS_TIMEOUT,
+                     https_port=settings.DIAGNOSTICS_MTA_STS_PORT)
 
 
 def _credentials_session(writer: StepWriter, *, module, wanted: tuple[str, ...], host: str, port: int,
@@ -346,8 +354,10 @@ def _walk_domain_details(run: DiagnosticRun, writer: StepWriter) -> None:
     domain = run.target["domain"]
     started = time.monotonic()
     detection = _detect(writer, Address(local="", domain=domain))  # no address: templates stay as published
-    writer.write_result(Step.DOMAIN, StepResult(step=Step.DOMAIN, details=detection.to_details(),
-                                                duration_ms=int((time.monotonic() - started) * 1000)))
+    result = StepResult(step=Step.DOMAIN, details=detection.to_details())
+    _add_mail_records(result, detection, writer)
+    result.duration_ms = int((time.monotonic() - started) * 1000)
+    writer.write_result(Step.DOMAIN, result)
     options = probe_options(deadline=writer.deadline)
     servers = {"incoming": detection.incoming, "outgoing": detection.outgoing}
     resolved = {side: resolve_host(s["host"], timeout=options.connect_timeout, nameservers=options.nameservers,

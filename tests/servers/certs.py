@@ -63,10 +63,6 @@ class CertBundle:
             raise KeyError(f"unknown test certificate {name!r}; choose one of {sorted(leaves)}")
         return leaves[name]
 
-    def issue_leaf(self, stem: str, *names: str) -> LeafCert:
-        """A further valid leaf of this CA for other names (an MTA-STS host, for one)."""
-        assert self.ca is not None  # noqa: S101 - test harness
-        return _write_leaf(self.ca, directory=self.directory, stem=stem, names=names, ca_pem=self.ca_pem)
 
 
 def _write_leaf(
