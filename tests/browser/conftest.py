@@ -27,7 +27,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PHONE = {"width": 390, "height": 844}
 LOOPBACK = ["127.0.0.0/8", "::1/128"]
 # The zone this suite controls: alice@example.test's domain has an MX naming no known provider.
-ZONE = {"example.test": {"MX": ["10 mx.example.test."]}}
+ZONE = {"example.test": {"MX": ["10 mx.example.test."]}, "mx.example.test": {"A": ["192.0.2.25"]}}
 
 
 def _in_ci() -> bool:

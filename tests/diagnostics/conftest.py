@@ -9,7 +9,8 @@ from tests.servers.dns_server import running_dns_server
 LOOPBACK = ["127.0.0.0/8", "::1/128"]
 
 # The address's domain: a custom domain whose MX names no known provider (so settings are not "mismatched").
-ZONE = {"example.test": {"MX": ["10 mx.example.test."]}, "gmail-hosted.test": {"MX": ["5 aspmx.l.google.com."]}}
+ZONE = {"example.test": {"MX": ["10 mx.example.test."]}, "mx.example.test": {"A": ["192.0.2.25"]},
+        "gmail-hosted.test": {"MX": ["5 aspmx.l.google.com."]}}
 
 
 @pytest.fixture

@@ -37,6 +37,14 @@ EXPECTED_SCENARIOS = {
     Code.OAUTH_SCOPE_MISSING: "T2",
     Code.OAUTH_NOT_OFFERED: "T2",
     Code.REAUTH_REQUIRED: "T2",
+    # Access turned off, certificates, mail records, measured sent copies.
+    Code.PROTOCOL_DISABLED: "T2",
+    Code.PROTOCOL_DISABLED_BY_ADMIN: "T2",
+    Code.TLS_CERTIFICATE_EXPIRING: "T1",
+    Code.MAIL_RECORDS_PROBLEM: "T4",
+    Code.SENT_COPY_MISSING: "T5",
+    Code.SENT_COPY_DUPLICATED: "T8",
+    Code.SEND_FAILED: "T4",
 }
 
 ISSUE_CODES = [
@@ -48,6 +56,8 @@ ISSUE_CODES = [
     "implicit_tls_expected", "server_alert",
     # OAuth2 (XOAUTH2 / OAUTHBEARER) bindings
     "oauth_token_invalid", "oauth_scope_missing", "oauth_not_offered", "reauth_required",
+    "protocol_disabled", "protocol_disabled_by_admin", "tls_certificate_expiring", "mail_records_problem",
+    "sent_copy_missing", "sent_copy_duplicated", "send_failed",
 ]
 
 
