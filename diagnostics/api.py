@@ -111,3 +111,32 @@ class DomainDetailsView(_PostThrottled, APIView):
         data.is_valid(raise_exception=True)
         run = services.tool_domain_details_start(actor=request.user, **data.validated_data)
         return Response(RunOutput(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SentTestPreviewOutput(serializers.Serializer):
+    account = serializers.IntegerField()
+    sender = serializers.CharField(source="from")
+    to = serializers.CharField()
+    subject = serializers.CharField()
+    body = serializers.CharField()
+    headers = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
+    note = serializers.CharField()
+
+
+class SentTestView(APIView):
+    """GET: exactly what "Send a test message" will send (the Message-ID and date are filled in when sent).
+    POST: send it (202), count its copies in Sent, delete the test messages. Never part of the periodic re-check."""
+
+    throttle_scope = "sent_test"
+
+    def get_throttles(self):
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(responses=SentTestPreviewOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(SentTestPreviewOutput(selectors.sent_test_preview(actor=request.user, account_id=pk)).data)
+
+    @extend_schema(request=None, responses={202: RunOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        run = services.sent_test_start(actor=request.user, account_id=pk)
+        return Response(RunOutput(run).data, status=status.HTTP_202_ACCEPTED)

@@ -19,3 +19,20 @@ class TooManyFailedSignIns(Throttled):
     code = "throttled"
     default_message = _("Signing in to this server failed too many times. Fix the password first, then wait "
                         "before checking again.")
+
+
+class SentTestNeedsImap(Conflict):
+    code = "sent_test_needs_imap"
+    default_message = _("POP3 has no Sent folder: it only downloads the Inbox. Sent mail can be measured only for "
+                        "accounts that use IMAP.")
+
+
+class SentTestNeedsPassword(Conflict):
+    code = "sent_test_needs_password"
+    default_message = _("The test message can be sent only for accounts that sign in with a password, not for "
+                        "accounts connected with a provider sign-in.")
+
+
+class RunInFlight(Conflict):
+    code = "run_in_flight"
+    default_message = _("A check of this account is running. Wait until it has finished, then try again.")

@@ -25,6 +25,9 @@ _PASSED_MESSAGES = {
     "folders": _("The Inbox and Sent folders are there."),
     "smtp_auth": _("Signing in to the outgoing server works."),
     "duplicates": _("No risk of duplicate sent mail."),
+    "send": _("The test message was sent."),
+    "sent_folder": _("Exactly one copy of the test message is in the Sent folder."),
+    "cleanup": _("The test messages were deleted from the Sent folder and the Inbox."),
 }
 
 # Codes that say the credentials (not the connection) are the problem. plaintext_login_refused is not one: the
@@ -53,6 +56,11 @@ def step_message(*, name: str, status: str, code: str, details: Mapping[str, Any
     if status == StepStatus.ERROR:
         return _("This step could not finish.")
     if not code or code == Code.OK:
+        if name == "cleanup" and details and any(
+                isinstance(side, Mapping) and (side.get("left") or side.get("flagged_deleted"))
+                for side in details.values()):
+            return _("Some test messages could not be deleted: delete the messages with the subject "
+                     "\u201cmailbind: sent-mail test\u201d from the Sent folder and the Inbox yourself.")
         if name == "domain" and details and details.get("source") == "guess":
             return _("No known provider serves this domain: the usual server names were assumed.")
         if name == "tls" and details and all(

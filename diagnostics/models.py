@@ -12,6 +12,7 @@ class RunKind(models.TextChoices):
     ACCOUNT = "account", _("Account check")
     PORT_CHECK = "port_check", _("Port check")
     DOMAIN_DETAILS = "domain_details", _("Domain details")
+    SENT_TEST = "sent_test", _("Sent mail test")
 
 
 class RunTrigger(models.TextChoices):

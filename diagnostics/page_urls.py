@@ -10,6 +10,7 @@ urlpatterns = [
     path("settings/email/turn-off/", pages.email_turn_off, name="email-turn-off"),
     path("settings/email/oauth/start/", oauth_pages.email_oauth_start, name="email-oauth-start"),
     path("settings/email/oauth/callback/", oauth_pages.email_oauth_callback, name="email-oauth-callback"),
+    path("settings/email/sent-test/", pages.email_sent_test, name="email-sent-test"),
     path("settings/email/runs/<int:pk>/", pages.run_page, name="email-run"),
     path("settings/email/runs/<int:pk>/steps/", pages.run_steps, name="email-run-steps"),
     path("tools/port-check/", pages.tool_port_check, name="tool-port-check-page"),

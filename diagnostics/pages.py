@@ -27,6 +27,7 @@ from config.errors import MailbindError, Throttled
 from config.exception_handler import as_product_error
 from config.form_errors import form_add_product_error
 from diagnostics import judge, selectors, services
+from diagnostics.errors import SentTestNeedsImap
 from diagnostics.forms import DomainDetailsForm, PortCheckForm
 from diagnostics.models import DiagnosticRun, RunKind
 from diagnostics.oauth.offers import SIGN_IN_CODES, oauth_offer_for_account, oauth_offer_for_detection
@@ -49,11 +50,15 @@ STEP_LABELS = {
     "folders": _("Inbox and Sent folders"),
     "smtp_auth": _("Sign-in to the outgoing server"),
     "duplicates": _("Copies of sent mail"),
+    "send": _("Sending the test message"),
+    "sent_folder": _("Copies in the Sent folder"),
+    "cleanup": _("Deleting the test messages"),
 }
 EXPECTED_STEPS = {
     RunKind.ACCOUNT: tuple(str(name) for name in ACCOUNT_STEPS),
     RunKind.PORT_CHECK: ("dns", "port"),
     RunKind.DOMAIN_DETAILS: ("domain", "dns", "port"),
+    RunKind.SENT_TEST: ("send", "sent_folder", "cleanup"),
 }
 POLL_SECONDS = 2  # the JavaScript poller
 REFRESH_SECONDS = 5  # the whole page's reload without JavaScript: heavier, so less often
@@ -144,7 +149,7 @@ def _security_label(server: Any) -> Any:
 
 
 def _run_urls(run: DiagnosticRun) -> dict[str, str]:
-    if run.kind == RunKind.ACCOUNT:
+    if run.kind in (RunKind.ACCOUNT, RunKind.SENT_TEST):
         return {"page": reverse("email-run", args=[run.pk]), "steps": reverse("email-run-steps", args=[run.pk]),
                 "back": reverse("email-settings")}
     back = "tool-port-check-page" if run.kind == RunKind.PORT_CHECK else "tool-domain-details-page"
@@ -155,7 +160,8 @@ def _run_urls(run: DiagnosticRun) -> dict[str, str]:
 @product_errors
 def run_page(request: HttpRequest, pk: int) -> HttpResponse:
     run = selectors.diagnostic_run_get(actor=request.user, run_id=pk)
-    nav = {RunKind.ACCOUNT: "email", RunKind.PORT_CHECK: "port", RunKind.DOMAIN_DETAILS: "domain"}[run.kind]
+    nav = {RunKind.ACCOUNT: "email", RunKind.PORT_CHECK: "port", RunKind.DOMAIN_DETAILS: "domain",
+           RunKind.SENT_TEST: "email"}[run.kind]
     return render(request, "diagnostics/run.html",
                   {**run_context(run, viewer=request.user), "urls": _run_urls(run), "nav": nav})
 
@@ -272,6 +278,28 @@ def email_password(request: HttpRequest, account: MailAccount) -> HttpResponse:
     status = 400 if form.is_bound else 200
     return render(request, "diagnostics/email_password.html",
                   {"nav": "email", "form": form, "account": account}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@_with_account
+def email_sent_test(request: HttpRequest, account: MailAccount) -> HttpResponse:
+    """Shows exactly what will be sent; the POST sends it (the person confirmed). POP3: the explanation instead."""
+    if account.protocol != "imap":
+        return render(request, "diagnostics/email_sent_test.html",
+                      {"nav": "email", "account": account, "error": SentTestNeedsImap()}, status=200)
+    if request.method == "POST":
+        try:
+            throttle(request, "sent_test")
+            run = services.sent_test_start(actor=request.user, account_id=account.pk)
+        except MailbindError as error:
+            if isinstance(error, SettingsLocked):
+                raise
+            messages.error(request, str(error.message))
+            return redirect("email-sent-test")
+        return redirect("email-run", pk=run.pk)
+    preview = selectors.sent_test_preview(actor=request.user, account_id=account.pk)
+    return render(request, "diagnostics/email_sent_test.html", {"nav": "email", "account": account,
+                                                                 "preview": preview})
 
 
 @require_http_methods(["GET", "POST"])

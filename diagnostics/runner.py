@@ -23,7 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import override
 
-from diagnostics import judge
+from diagnostics import judge, sent_test
 from diagnostics.models import IN_FLIGHT, DiagnosticRun, DiagnosticStep, RunKind, RunStatus, StepStatus
 from diagnostics.oauth.signin import for_account  # OAuth2 bindings sign in with a token
 from diagnostics.probes import imap, pop3, smtp
@@ -79,6 +79,7 @@ STEPS_OF_KIND = {
     RunKind.ACCOUNT: tuple(str(step) for step in ACCOUNT_STEPS),
     RunKind.PORT_CHECK: ("dns", "port"),
     RunKind.DOMAIN_DETAILS: ("domain", "dns", "port"),
+    RunKind.SENT_TEST: sent_test.STEPS,
 }
 
 
@@ -182,7 +183,7 @@ def run_execute(*, run_id: int, on_step: Callable[[DiagnosticStep], None] | None
         return None
     writer = StepWriter(run=run, on_step=on_step, deadline=time.monotonic() + settings.DIAGNOSTICS_RUN_TIMEOUT)
     walk = {RunKind.ACCOUNT: _walk_account, RunKind.PORT_CHECK: _walk_port_check,
-            RunKind.DOMAIN_DETAILS: _walk_domain_details}[run.kind]
+            RunKind.DOMAIN_DETAILS: _walk_domain_details, RunKind.SENT_TEST: sent_test.walk}[run.kind]
     try:
         walk(run, writer)
     except (RunTimedOut, SoftTimeLimitExceeded):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from config.errors import NotFound
@@ -40,3 +41,23 @@ def diagnostic_run_get(*, actor: User, run_id: int) -> DiagnosticRun:
     if run.account_id is not None:
         mail_account_get(actor=actor, account_id=run.account_id)
     return run
+
+
+def sent_test_preview(*, actor: User, account_id: int) -> dict:
+    """What "Send a test message" sends for this account, and what happens to it (raises for POP3 accounts)."""
+    from diagnostics.errors import SentTestNeedsImap, SentTestNeedsPassword
+    from diagnostics.sent_test_message import preview
+
+    account = mail_account_get(actor=actor, account_id=account_id)  # tenant scope and settings lock
+    if account.protocol != "imap":
+        raise SentTestNeedsImap()
+    if account.auth_method != "password":
+        raise SentTestNeedsPassword()
+    return {"account": account.pk, **preview(account.address), "note": str(SENT_TEST_NOTE)}
+
+
+SENT_TEST_NOTE = _(
+    "The message goes from this address to itself through its outgoing server. The Sent folder is then watched "
+    "for copies for a short while; if \"Save sent mail on the server\" is on, a copy is saved there as a mail "
+    "program would. Afterwards the test messages are deleted from the Sent folder and the Inbox."
+)

@@ -15,7 +15,14 @@ from accounts.models import User
 from accounts.services import audit_record
 from config.errors import InvalidInput, PermissionDenied
 from diagnostics import judge
-from diagnostics.errors import AccountDisabled, QueueUnavailable, TooManyFailedSignIns
+from diagnostics.errors import (
+    AccountDisabled,
+    QueueUnavailable,
+    RunInFlight,
+    SentTestNeedsImap,
+    SentTestNeedsPassword,
+    TooManyFailedSignIns,
+)
 from diagnostics.health.services import account_status_locked, health_after_check
 from diagnostics.models import IN_FLIGHT, DiagnosticRun, DiagnosticStep, RunKind, RunStatus, RunTrigger
 from diagnostics.notify.models import WebhookEvent
@@ -64,6 +71,33 @@ def diagnostic_run_create_for_account(
         if existing is None:  # it finished between the insert and this read
             return diagnostic_run_create_for_account(account=account, trigger=trigger, requested_by=requested_by)
         return existing, False
+
+
+def sent_test_start(*, actor: User, account_id: int) -> DiagnosticRun:
+    """"Send a test message" (never scheduled): one tagged message from the account to itself, its copies counted
+    in Sent, then deleted. IMAP accounts only; not while another run of the account is in flight."""
+    account = mail_account_get(actor=actor, account_id=account_id)  # tenant scope and settings lock
+    if not account.is_active:
+        raise AccountDisabled()
+    _sent_test_allowed(account)
+    _guard_failed_sign_ins(account)
+    try:
+        with transaction.atomic():
+            run = DiagnosticRun.objects.create(organization_id=account.organization_id, account=account,
+                                               kind=RunKind.SENT_TEST, trigger=RunTrigger.USER, requested_by=actor)
+    except IntegrityError:
+        raise RunInFlight() from None  # one run in flight per account, whatever its kind
+    audit_record(action="diagnostic.sent_test_started", actor=actor, organization=account.organization,
+                 target=account, details={"run": run.pk})
+    run_enqueue(run)
+    return run
+
+
+def _sent_test_allowed(account: MailAccount) -> None:
+    if account.protocol != "imap":
+        raise SentTestNeedsImap()
+    if account.auth_method != "password":
+        raise SentTestNeedsPassword()  # the test signs in with the stored password only
 
 
 def tool_port_check_start(*, actor: User, host: str, port: int) -> DiagnosticRun:

@@ -146,6 +146,7 @@ REST_FRAMEWORK = {
         "diagnostics": env_str("DIAGNOSTICS_RUN_RATE", "20/hour"),
         "tools": env_str("DIAGNOSTICS_TOOLS_RATE", "30/hour"),
         "lookups": env_str("LOOKUPS_RATE", "600/hour"),
+        "sent_test": env_str("DIAGNOSTICS_SENT_TEST_RATE", "5/hour"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
@@ -222,6 +223,8 @@ DIAGNOSTICS_EXTRA_PORTS = [int(p) for p in env_list("DIAGNOSTICS_EXTRA_PORTS", [
 DIAGNOSTICS_CERT_EXPIRY_WARNING_DAYS = env_int("DIAGNOSTICS_CERT_EXPIRY_WARNING_DAYS", 14)
 # The port an MTA-STS policy is fetched from (RFC 8461: HTTPS, 443); only tests change it.
 DIAGNOSTICS_MTA_STS_PORT = env_int("DIAGNOSTICS_MTA_STS_PORT", 443)
+# "Send a test message": how long (seconds) the Sent folder is watched for the provider's copy.
+DIAGNOSTICS_SENT_TEST_WAIT = env_float("DIAGNOSTICS_SENT_TEST_WAIT", 15.0)
 DIAGNOSTICS_RECHECK_INTERVAL = env_int("DIAGNOSTICS_RECHECK_INTERVAL", 6 * 3600)
 DIAGNOSTICS_STALE_AFTER = env_int("DIAGNOSTICS_STALE_AFTER", 300)
 DIAGNOSTICS_QUEUED_STALE_AFTER = env_int("DIAGNOSTICS_QUEUED_STALE_AFTER", 3600)

@@ -94,6 +94,10 @@ class Step(enum.StrEnum):
     LOGIN = "login"
     FOLDERS = "folders"
     SMTP_AUTH = "smtp_auth"
+    # "Send a test message": sent through SMTP, copies counted in Sent, test messages deleted.
+    SEND = "send"
+    SENT_FOLDER = "sent_folder"
+    CLEANUP = "cleanup"
 
 
 @dataclass(frozen=True)
