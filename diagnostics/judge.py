@@ -60,7 +60,7 @@ def step_message(*, name: str, status: str, code: str, details: Mapping[str, Any
                 isinstance(side, Mapping) and (side.get("left") or side.get("flagged_deleted"))
                 for side in details.values()):
             return _("Some test messages could not be deleted: delete the messages with the subject "
-                     "\u201cmailbind: sent-mail test\u201d from the Sent folder and the Inbox yourself.")
+                     "“mailbind: sent-mail test” from the Sent folder and the Inbox yourself.")
         if name == "domain" and details and details.get("source") == "guess":
             return _("No known provider serves this domain: the usual server names were assumed.")
         if name == "tls" and details and all(

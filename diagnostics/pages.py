@@ -29,6 +29,7 @@ from config.form_errors import form_add_product_error
 from diagnostics import judge, selectors, services
 from diagnostics.errors import SentTestNeedsImap
 from diagnostics.forms import DomainDetailsForm, PortCheckForm
+from diagnostics.mail_records_text import describe
 from diagnostics.models import DiagnosticRun, RunKind
 from diagnostics.oauth.offers import SIGN_IN_CODES, oauth_offer_for_account, oauth_offer_for_detection
 from diagnostics.runner import ACCOUNT_STEPS
@@ -128,7 +129,11 @@ def run_context(run: DiagnosticRun, *, viewer: Any = None) -> dict[str, Any]:
     if domain and run.kind == RunKind.DOMAIN_DETAILS:
         domain = {**domain, "incoming_security_label": _security_label(domain.get("incoming")),
                   "outgoing_security_label": _security_label(domain.get("outgoing"))}
+    domain_step = next((s for s in steps if s.name == "domain"), None)
+    records = (domain_step.details or {}).get("records") if domain_step is not None else None
     return {
+        "records": [describe(check) for check in records.get("checks", [])] if records else [],
+        "records_domain": records.get("domain", "") if records else "",
         "run": run, "rows": rows, "finished": finished, "advice": advice,
         "all_ok": finished and [a["code"] for a in advice] == ["ok"],
         "done_count": len(steps), "total_count": max(len(rows), len(steps)),

@@ -1,5 +1,6 @@
 """The scenarios of the seed, each through the API and a real Celery worker on the configured broker (Redis in
 CI's second pass), against real or scripted servers on loopback; runs and accounts read back from the database."""
+import functools
 import time
 
 import pytest
@@ -49,6 +50,19 @@ SCENARIOS = {
                                               "implicit_tls_expected", "greeting", "connection_failed", "T1"),
     "nothing_on_an_implicit_tls_smtp_port": ("smtp", "implicit/none", scripted.smtp, (),
                                              "implicit_tls_expected", "greeting", "connection_failed", "T1"),
+    # Access turned off by the person or the administrator, retired basic auth for sending, too many connections.
+    "gmail_imap_turned_off": ("imap", "implicit", functools.partial(scripted.imap, login_reply=(
+        "NO [ALERT] Your account is not enabled for IMAP use. Please visit your Gmail settings page and enable your "
+        "account for IMAP access. (Failure)")), (), "protocol_disabled", "login", "auth_failed", "T2"),
+    "workspace_imap_turned_off_by_admin": ("imap", "implicit", functools.partial(scripted.imap, login_reply=(
+        "NO [ALERT] IMAP access is disabled for your domain. Please contact your domain administrator for questions "
+        "about this feature. (Failure)")), (), "protocol_disabled_by_admin", "login", "auth_failed", "T2"),
+    "m365_basic_auth_not_supported_for_submission": ("smtp", "implicit", functools.partial(scripted.smtp, auth_reply=(
+        "550 5.7.30 Basic authentication is not supported for Client Submission.")), (),
+        "auth_basic_auth_disabled", "smtp_auth", "auth_failed", "T2"),
+    "too_many_connections": ("imap", "implicit", functools.partial(scripted.imap, login_reply=(
+        "NO [UNAVAILABLE] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=10)")), (),
+        "server_busy", "login", "connection_failed", "T1"),
 }
 
 
@@ -110,3 +124,31 @@ def test_an_alert_with_a_refused_sign_in_through_the_worker_follows_the_failure_
     advice = client.get(f"/api/v1/diagnostics/{run.pk}/").json()["advice"]
     assert [a["code"] for a in advice] == ["auth_app_password_required", "server_alert"]
     assert advice[1]["server_alerts"][0].startswith("Application-specific password required")
+
+
+def test_a_certificate_about_to_expire_is_a_warning_through_the_worker(celery_worker, api_as, user_s, make_account,
+                                                                        scripted_server):
+    server = scripted_server(scripted.smtp(auth_reply="235 2.7.0 Authentication successful"), tls="implicit",
+                             cert="expiring")
+    account = make_account(user_s, smtp_port=server.port, smtp_security="ssl")
+    client = api_as(user_s)
+    run = run_through_worker(client, account)
+    assert (run.status, run.outcome) == ("warning", "tls_certificate_expiring"), steps_of(run)
+    assert account.status == "connected"
+    advice = client.get(f"/api/v1/diagnostics/{run.pk}/").json()["advice"]
+    assert advice[0]["code"] == "tls_certificate_expiring" and advice[0]["scenario"] == "T1"
+
+
+def test_a_domain_whose_records_are_broken_is_a_warning_through_the_worker(celery_worker, api_as, user_s,
+                                                                           make_account, dns_server):
+    # alice@example.test's domain publishes an SPF record that lets every server send as it.
+    dns_server.zone["example.test"]["TXT"] = ['"v=spf1 +all"']
+    account = make_account(user_s)
+    client = api_as(user_s)
+    run = run_through_worker(client, account)
+    assert (run.status, run.outcome) == ("warning", "mail_records_problem"), steps_of(run)
+    domain = run.steps.get(name="domain")
+    spf = next(c for c in domain.details["records"]["checks"] if c["record"] == "spf")
+    assert (spf["level"], spf["reason"], spf["found"]) == ("error", "pass_all", ["v=spf1 +all"])
+    advice = client.get(f"/api/v1/diagnostics/{run.pk}/").json()["advice"]
+    assert advice[0]["code"] == "mail_records_problem" and advice[0]["scenario"] == "T4"
