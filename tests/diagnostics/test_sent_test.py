@@ -152,3 +152,19 @@ def test_the_periodic_recheck_never_sends_a_test_message(user_s, make_account, m
     assert accounts_recheck_due() == 1
     assert set(DiagnosticRun.objects.values_list("kind", flat=True)) == {RunKind.ACCOUNT}
     assert len(plain_provider.messages) == before
+
+
+def test_without_a_sent_folder_it_says_so_and_still_deletes_the_copy_in_the_inbox(
+        celery_worker, api_as, user_s, make_account, mailstore, plain_provider):
+    from tests.servers.dovecot import BOB
+
+    # bob has an INBOX and no Sent folder.
+    account = make_account(user_s, address=BOB, incoming_port=mailstore.imaps_port, incoming_username=BOB,
+                           incoming_password=mailstore.users[BOB], smtp_port=plain_provider.port, smtp_username=BOB,
+                           smtp_password=mailstore.users[BOB])
+    run = _finish(api_as(user_s).post(f"/api/v1/mail-accounts/{account.pk}/sent-test/").json()["id"])
+    steps = {s.name: s for s in run.steps.all()}
+    assert (run.status, run.outcome) == ("failed", "folder_missing")
+    assert steps["sent_folder"].details["inbox"]["deleted"] == 1
+    message_id = steps["send"].details["message_id"]
+    assert doveadm_count(mailstore, user=BOB, mailbox="INBOX", message_id=message_id) == 0
