@@ -28,10 +28,10 @@ def _serve(dns_server, zone):
 
 
 @pytest.mark.parametrize(("language", "texts"), [
-    ("en", ["Mail records of records.test", "Allowed senders (SPF)", "Problem",
+    ("en", ["Mail records of records.test", "Allowed senders (SPF)", 'badge-record-error">Problem<',
             "v=spf1 include:_spf.records.test +all", "allows every server in the world", "monitoring only",
             "mailto:reports@records.test"]),
-    ("ja", ["records.test のメール関連レコード", "送信を許可するサーバー（SPF）", "問題あり",
+    ("ja", ["records.test のメール関連レコード", "送信を許可するサーバー（SPF）", 'badge-record-error">問題<',
             "v=spf1 include:_spf.records.test +all", "世界中のすべてのサーバー", "監視のみ"]),
 ])
 def test_the_domain_details_tool_shows_each_record_with_its_verdict_and_advice(signed_in, dns_server, language,
