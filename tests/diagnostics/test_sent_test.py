@@ -168,3 +168,14 @@ def test_without_a_sent_folder_it_says_so_and_still_deletes_the_copy_in_the_inbo
     assert steps["sent_folder"].details["inbox"]["deleted"] == 1
     message_id = steps["send"].details["message_id"]
     assert doveadm_count(mailstore, user=BOB, mailbox="INBOX", message_id=message_id) == 0
+
+
+def test_an_account_connected_with_a_provider_sign_in_is_told_it_needs_a_password(api_as, user_s, make_account,
+                                                                                 mailstore, plain_provider):
+    account = _account(make_account, user_s, mailstore, plain_provider, auth_method="oauth2")
+    client = api_as(user_s)
+    for response in (client.get(f"/api/v1/mail-accounts/{account.pk}/sent-test/"),
+                     client.post(f"/api/v1/mail-accounts/{account.pk}/sent-test/")):
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "sent_test_needs_password"
+    assert not DiagnosticRun.objects.filter(kind=RunKind.SENT_TEST).exists()
