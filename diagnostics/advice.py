@@ -149,6 +149,11 @@ _ADVICE: dict[Code, Advice] = {
           "contact the provider."),
         _CHECK_OTHER_CLIENT,
     )),
+    Code.PASSWORD_NEEDED: Advice(Code.PASSWORD_NEEDED, "T2", _("Enter your password for the new server"), (
+        _("The server settings of this account were changed by an administrator. Your stored password is sent "
+          "only to the server you entered it for, so it was removed and sign-in was not tried."),
+        _("Open Change password and enter your password for the new server; the account is checked again."),
+    )),
     Code.TIMEOUT: Advice(Code.TIMEOUT, "T1", _("The server stopped answering"), (
         _("Check that the security setting matches the port: a server expecting SSL/TLS waits silently for "
           "a client that does not start it."),

@@ -50,8 +50,11 @@ def status_of(result: StepResult) -> str:
 
 def step_message(*, name: str, status: str, code: str, details: Mapping[str, Any] | None = None) -> Any:
     if status == StepStatus.SKIPPED:
-        if (details or {}).get("skipped_because") == "run_time_limit":
+        because = (details or {}).get("skipped_because")
+        if because == "run_time_limit":
             return _("Skipped: the check ran out of time.")
+        if because == Code.PASSWORD_NEEDED:
+            return _("Skipped: enter your password for the new server first.")
         return _("Skipped: an earlier step failed.")
     if status == StepStatus.ERROR:
         return _("This step could not finish.")
@@ -158,6 +161,12 @@ def sent_copy_verdict(*, save_sent_on_server: bool, provider_saves_sent: bool) -
     )
 
 
+def _advisory(status: str, code: str) -> bool:
+    # A step skipped for a reason of its own (its code: password_needed) is worth a warning and advice; one
+    # skipped because an earlier step failed (no code) is explained by that step.
+    return status == StepStatus.WARNING or (status == StepStatus.SKIPPED and bool(code))
+
+
 def judge_run(rows: Sequence[tuple[str, str]]) -> tuple[str, str]:
     """(status, outcome) of a run from its rows' (status, code): failed > error > warning > passed; the outcome
     is the code of the first failing row, else of the first warning, else ok."""
@@ -167,7 +176,7 @@ def judge_run(rows: Sequence[tuple[str, str]]) -> tuple[str, str]:
     errors = [code for status, code in rows if status == StepStatus.ERROR]
     if errors:
         return RunStatus.ERROR, errors[0] or "internal_error"
-    warnings = [code for status, code in rows if status == StepStatus.WARNING]
+    warnings = [code for status, code in rows if _advisory(status, code)]
     if warnings:
         return RunStatus.WARNING, warnings[0]
     return RunStatus.PASSED, str(Code.OK)
@@ -192,7 +201,7 @@ def advice_codes(rows: Iterable[tuple[str, str]]) -> list[str]:
     """The distinct codes to advise on: failures first, then warnings, in step order; `ok` when there are none."""
     rows = list(rows)
     ordered = [code for status, code in rows if status == StepStatus.FAILED and code]
-    ordered += [code for status, code in rows if status in (StepStatus.WARNING, StepStatus.ERROR) and code]
+    ordered += [code for status, code in rows if (_advisory(status, code) or status == StepStatus.ERROR) and code]
     distinct = list(dict.fromkeys(ordered))
     return distinct or [str(Code.OK)]
 

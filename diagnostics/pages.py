@@ -273,7 +273,9 @@ def email_test(request: HttpRequest, account: MailAccount) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @_with_account
 def email_password(request: HttpRequest, account: MailAccount) -> HttpResponse:
-    initial = {"apply_to": "both"}
+    # After an administrator moved the account (password rule), the side whose password was removed is chosen.
+    missing = account.missing_passwords
+    initial = {"apply_to": missing[0] if len(missing) == 1 and not account.smtp_same_credentials else "both"}
     form = PasswordChangeForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST":
         changed = form.change(actor=request.user, account=account)

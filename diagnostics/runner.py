@@ -247,9 +247,12 @@ def _walk_account(run: DiagnosticRun, writer: StepWriter) -> None:
             writer.write_result(name, merged)
     reached = {side: session.failed is None for side, session in sides.items()}
 
-    # 7-8. login and folders on the incoming server.
+    # 7-8. login and folders on the incoming server. A password cleared by the password rule is not tried.
     writer.check_time()
-    if reached["incoming"]:
+    if "incoming" in account.missing_passwords:
+        writer.skip(Step.LOGIN, because=Code.PASSWORD_NEEDED, code=Code.PASSWORD_NEEDED)
+        writer.skip(Step.FOLDERS, because=Code.PASSWORD_NEEDED)
+    elif reached["incoming"]:
         _credentials_session(
             writer, module=for_account(account, _INCOMING[account.protocol]), wanted=(Step.LOGIN, Step.FOLDERS),
             host=account.incoming_host,
@@ -262,7 +265,9 @@ def _walk_account(run: DiagnosticRun, writer: StepWriter) -> None:
 
     # 9. smtp_auth on the outgoing server.
     writer.check_time()
-    if reached["outgoing"]:
+    if "outgoing" in account.missing_passwords:
+        writer.skip(Step.SMTP_AUTH, because=Code.PASSWORD_NEEDED, code=Code.PASSWORD_NEEDED)
+    elif reached["outgoing"]:
         _credentials_session(
             writer, module=for_account(account, smtp), wanted=(Step.SMTP_AUTH,), host=account.smtp_host,
             port=account.smtp_port,

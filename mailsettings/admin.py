@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from accounts.admin_scoping import OrganizationScopedAdmin
 from config.errors import InvalidInput, MailbindError, NotFound
 from config.form_errors import form_add_product_error
-from mailsettings import selectors, services
+from mailsettings import password_rule, selectors, services
 from mailsettings.models import MailAccount
 from mailsettings.outcomes import outcome_choices_present, outcome_label
 from mailsettings.validation import mail_account_clean
@@ -49,6 +49,34 @@ def _password_input(label: Any, *, required: bool) -> forms.CharField:
     )
 
 
+_PASSWORD_HELP = {
+    "own": _(
+        "Leave empty to keep the stored password; it is never shown. Changing the server, port, security, "
+        "protocol, username or same-credentials setting needs the password again."
+    ),
+    "other": _(
+        "Leave empty to keep the stored password; it is never shown. If you change where it is sent (server, "
+        "port, security, protocol, username or same credentials) without entering it, the stored password is "
+        "removed and the owner is asked to enter it for the new server."
+    ),
+}
+_RULE_NOTES = {
+    "own": _("This change decides where the password is sent: enter the password again."),
+    "other": _("Without a password here, the stored password will be removed and the owner asked for it."),
+}
+
+
+def password_rule_attrs(name: str, *, own: bool) -> dict[str, str]:
+    """The data attributes password_rule.js reads: which fields decide where this password goes, and what to do."""
+    return {
+        "data-password-rule": name,
+        "data-rule-mode": "require" if own else "clear",
+        "data-rule-note": str(_RULE_NOTES["own" if own else "other"]),
+        "data-incoming-binding": " ".join(password_rule.INCOMING_BINDING),
+        "data-outgoing-binding": " ".join(password_rule.OUTGOING_BINDING),
+    }
+
+
 def _error_text(error: MailbindError) -> str:
     text = str(error.message)
     holder = error.extra.get("holder") if error.extra else None
@@ -59,6 +87,8 @@ def _error_text(error: MailbindError) -> str:
 
 class _ServiceRulesForm(forms.ModelForm):
     """The service's rules are the form's rules; the database constraints are the service's business."""
+
+    actor = None  # the signed-in person; MailAccountAdmin.get_form sets it on the form class it builds per request
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -72,11 +102,20 @@ class _ServiceRulesForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if not self.errors:
+            account = self.instance if self.instance.pk else None
             try:
-                mail_account_clean(data=self._service_data(), account=self.instance if self.instance.pk else None)
+                values = mail_account_clean(data=self._service_data(), account=account)
+                if account is not None and self.acting_on_own_account:
+                    missing = password_rule.passwords_missing(account=account, cleaned=values)
+                    if missing:
+                        raise password_rule.password_required_error(missing)
             except InvalidInput as exc:
-                form_add_product_error(self, exc)
+                form_add_product_error(self, exc, summary=exc.code == "password_required")
         return cleaned
+
+    @property
+    def acting_on_own_account(self) -> bool:
+        return self.actor is not None and self.actor.pk == self.instance.owner_id
 
     def validate_unique(self) -> None:
         # The model's conditional constraints name no form field usefully; the service answers 409 sentences.
@@ -84,15 +123,23 @@ class _ServiceRulesForm(forms.ModelForm):
 
 
 class MailAccountChangeForm(_ServiceRulesForm):
-    # Write-only: needed when sending stops using the incoming login; empty keeps the stored one.
+    # Write-only, empty keeps the stored password. The password rule decides when one must come with a change.
+    incoming_password = _password_input(_("incoming password"), required=False)
     smtp_password = _password_input(_("outgoing password"), required=False)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["smtp_password"].help_text = _(
-            "Needed when sending no longer uses the same credentials. Leave empty to keep the stored password; "
-            "it is never shown."
-        )
+        # The stored passwords never reach the form, not even as its unrendered initial values: an empty box
+        # then reads as "unchanged", not as "changed to empty".
+        for name in ("incoming_password", "smtp_password"):
+            self.initial[name] = ""
+        own = self.acting_on_own_account
+        for name, field in (("incoming_password", self.fields["incoming_password"]),
+                            ("smtp_password", self.fields["smtp_password"])):
+            field.help_text = _PASSWORD_HELP["own" if own else "other"]
+            # password_rule.js marks the box required (own account) or announces the clearing (someone else's)
+            # as soon as a field deciding where this password goes changes; the service enforces it anyway.
+            field.widget.attrs.update(password_rule_attrs(name, own=own))
 
     class Meta:
         model = MailAccount
@@ -156,10 +203,15 @@ class MailAccountAdmin(OrganizationScopedAdmin):
 
     # --- forms ----------------------------------------------------------------------------------------------
 
+    class Media:
+        js = ["mailsettings/password_rule.js"]
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
             kwargs["form"] = self.add_form
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user  # a class made for this request (modelform_factory): not shared
+        return form
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj is not None else []
@@ -181,6 +233,7 @@ class MailAccountAdmin(OrganizationScopedAdmin):
                                "problem", "warnings", "disabled_at"]}),
             (_("Incoming server"), {"fields": [
                 "incoming_host", "incoming_port", "incoming_security", "incoming_username", "password",
+                "incoming_password",
             ]}),
             (_("Outgoing (SMTP) server"), {"fields": [
                 "smtp_host", "smtp_port", "smtp_security", "smtp_same_credentials", "smtp_username",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import Conflict, PermissionDenied
+from config.errors import Conflict, InvalidInput, PermissionDenied
 
 
 class AddressInUse(Conflict):
@@ -37,3 +37,14 @@ class NoOwnMailSettings(PermissionDenied):
 
     code = "no_mail_settings"
     default_message = _("Mail settings belong to users of an organization; operators have none.")
+
+
+class PasswordRequired(InvalidInput):
+    """A change of where a stored password is sent came without that password (mailsettings.password_rule).
+    `fields` names the password field(s) to send with the change."""
+
+    code = "password_required"
+    default_message = _(
+        "This change decides where your password is sent, so it needs the password again. Enter it with the "
+        "change."
+    )

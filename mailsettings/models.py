@@ -28,6 +28,9 @@ class AccountStatus(models.TextChoices):
     AUTH_FAILED = "auth_failed", _("Sign-in failed")
     CONNECTION_FAILED = "connection_failed", _("Cannot connect")
     REAUTH_REQUIRED = "reauth_required", _("Sign in again")
+    # An administrator moved the account to another server without its password: the stored one was cleared
+    # (mailsettings.password_rule) and sign-in waits until the owner enters it for the new server.
+    NEEDS_PASSWORD = "needs_password", _("Password needed for the new server")
     DISABLED = "disabled", _("Turned off")
 
 
@@ -120,6 +123,15 @@ class MailAccount(models.Model):
     @property
     def effective_smtp_password(self) -> str:
         return self.incoming_password if self.smtp_same_credentials else self.smtp_password
+
+    @property
+    def missing_passwords(self) -> list[str]:
+        """The sides ("incoming", "outgoing") whose password was cleared and must be entered again. An OAuth2
+        binding has no password: none is ever missing."""
+        if self.auth_method != AuthMethod.PASSWORD:
+            return []
+        sides = [("incoming", self.incoming_password), ("outgoing", self.effective_smtp_password)]
+        return [side for side, password in sides if not password]
 
 
 # OAuth2 clients, tokens and sign-ins in progress live in their own module (imported here so Django sees them).

@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
-from django.db.models import Q, TextField, Value
+from django.db.models import Case, CharField, Q, TextField, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +24,7 @@ from accounts.models import User
 from accounts.services import audit_record
 from config.db import violated_constraint
 from config.errors import InvalidInput, NotFound
+from mailsettings import password_rule
 from mailsettings.access import mail_settings_check_access
 from mailsettings.errors import AccountChanged, AccountExists, AddressInUse
 from mailsettings.models import AccountStatus, AuthMethod, MailAccount
@@ -109,10 +110,15 @@ def _save_audited(
     return account
 
 
+def _unchecked_status(account: MailAccount) -> str:
+    # A password cleared by the password rule must be entered again before any sign-in: the status says so.
+    return AccountStatus.NEEDS_PASSWORD if account.missing_passwords else AccountStatus.PENDING
+
+
 def _reset_check(account: MailAccount, changed: list[str]) -> None:
     # New connection settings make the last check's answer stale; a turned-off account stays "disabled".
     if account.is_active:
-        account.status = AccountStatus.PENDING
+        account.status = _unchecked_status(account)
         account.last_error_code = ""
         changed += ["status", "last_error_code"]
 
@@ -177,18 +183,25 @@ def mail_account_update(*, actor: User, account: MailAccount, data: Mapping[str,
         changed = [name for name, value in cleaned.items() if getattr(fresh, name) != value]
         if not changed:
             return _sync(account, fresh)  # nothing changed: no write, no audit event
+        # The password rule: the owner brings the password with a change of where it is sent; anyone else's
+        # change clears the password that would have gone to the new place.
+        missing = password_rule.passwords_missing(account=fresh, cleaned=cleaned)
+        if missing and actor.pk == fresh.owner_id:
+            raise password_rule.password_required_error(missing)
         if "address_normalized" in changed and fresh.is_active:
             _check_free(
                 actor=actor, owner=None, address_normalized=cleaned["address_normalized"], exclude_pk=fresh.pk
             )
         for name in changed:
             setattr(fresh, name, cleaned[name])
+        cleared = password_rule.passwords_clear(fresh, missing)
+        changed += [name for name in cleared if name not in changed]
         audited = list(changed)
         if CONNECTION_FIELDS.intersection(changed):
             _reset_check(fresh, changed)
         _save_audited(
             actor=actor, account=fresh, action="mail_account.updated", fields=audited,
-            update_fields=[*changed, "updated_at"],
+            update_fields=[*changed, "updated_at"], details={"passwords_cleared": cleared} if cleared else None,
         )
     return _sync(account, fresh)
 
@@ -269,7 +282,7 @@ def mail_account_enable(*, actor: User, account: MailAccount) -> MailAccount:
             actor=actor, owner=fresh.owner, address_normalized=fresh.address_normalized, exclude_pk=fresh.pk
         )
         fresh.disabled_at = None
-        fresh.status = AccountStatus.PENDING
+        fresh.status = _unchecked_status(fresh)
         fresh.last_error_code = ""
         if fresh.auth_method == AuthMethod.OAUTH2:
             fresh.status = AccountStatus.REAUTH_REQUIRED  # its tokens went when it was turned off
@@ -290,17 +303,23 @@ def mail_account_record_check(
 
     `checked_at` is when the check read the settings (its start). The result is dropped when the account was
     turned off, when its settings changed after `checked_at` (the answer is about settings that no longer
-    exist), or when a later check was already recorded.
+    exist), or when a later check was already recorded. An account waiting for a password keeps that status:
+    only the owner's password ends it (a check without sign-in cannot say the account works).
     """
     if status not in CHECK_STATUSES:
         raise ValueError(f"a check cannot set status {status!r}")
     checked_at = checked_at or timezone.now()
     error_code = (error_code or "")[:64]
-    updated = (
+    waiting = AccountStatus.NEEDS_PASSWORD
+    new_status = Case(When(status=waiting, then=Value(waiting)), default=Value(status), output_field=CharField())
+    rows = (
         MailAccount.objects.filter(pk=account.pk, disabled_at__isnull=True, updated_at__lte=checked_at)
         .filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lte=checked_at))
-        .update(status=status, last_error_code=error_code, last_checked_at=checked_at)
     )
+    with transaction.atomic():
+        updated = rows.update(status=new_status, last_error_code=error_code, last_checked_at=checked_at)
+        if updated:
+            status = MailAccount.objects.filter(pk=account.pk).values_list("status", flat=True).get()
     if updated:
         account.status, account.last_error_code, account.last_checked_at = status, error_code, checked_at
     return bool(updated)

@@ -273,7 +273,9 @@ def mail_account_clean(
             password = _clean_password(data["smtp_password"], errors, "smtp_password")
             if password is not None:
                 cleaned["smtp_password"] = password
-        elif not current("smtp_password"):
+        elif creating or (account is not None and account.smtp_same_credentials):
+            # A new login for sending comes with its password. A password removed later by the password rule
+            # (mailsettings.password_rule) is for the owner to enter: other changes do not wait for it.
             errors.add("smtp_password", _("Enter the password for the outgoing server, or use the same credentials."))
 
     errors.raise_if_any()

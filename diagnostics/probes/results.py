@@ -54,6 +54,9 @@ class Code(enum.StrEnum):
     SENT_COPY_MISSING = "sent_copy_missing"
     SENT_COPY_DUPLICATED = "sent_copy_duplicated"
     SEND_FAILED = "send_failed"
+    # Not a server's answer: the stored password was cleared when the account moved to another server, so the
+    # sign-in waits for its owner (mailsettings.password_rule).
+    PASSWORD_NEEDED = "password_needed"  # noqa: S105 - a code, not a password
 
 
 # Codes that are advisory: the step is recorded as a warning and the run goes on.

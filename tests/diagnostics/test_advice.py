@@ -58,6 +58,7 @@ ISSUE_CODES = [
     "oauth_token_invalid", "oauth_scope_missing", "oauth_not_offered", "reauth_required",
     "protocol_disabled", "protocol_disabled_by_admin", "tls_certificate_expiring", "mail_records_problem",
     "sent_copy_missing", "sent_copy_duplicated", "send_failed",
+    "password_needed",
 ]
 
 

@@ -77,10 +77,11 @@ def test_the_change_page_never_renders_a_password(admin_a, accounts):
     html = response.content.decode()
     assert response.status_code == 200
     assert SENTINEL not in html
-    assert 'name="incoming_password"' not in html
-    # The outgoing password box (for turning same-credentials off) is write-only: always empty.
-    [box] = re.findall(r'<input[^>]*name="smtp_password"[^>]*>', html)
-    assert 'type="password"' in box and "value=" not in box
+    # The password boxes (for a change of where a password goes, and for turning same-credentials off) are
+    # write-only: always empty.
+    for name in ("incoming_password", "smtp_password"):
+        [box] = re.findall(rf'<input[^>]*name="{name}"[^>]*>', html)
+        assert 'type="password"' in box and "value=" not in box
     assert password_url(accounts["s"]) in html
 
 
@@ -91,7 +92,9 @@ def test_a_change_goes_through_the_service_and_is_audited(admin_a, accounts):
     account.refresh_from_db()
     assert account.incoming_host == "imap2.example.com"  # normalized by the service's rules
     event = AuditEvent.objects.get(action="mail_account.updated")
-    assert event.actor == admin_a and event.details["fields"] == ["incoming_host"]
+    # Someone else's server moved without the password: the stored one is removed (the password rule).
+    assert event.actor == admin_a and event.details["fields"] == ["incoming_host", "incoming_password"]
+    assert event.details["passwords_cleared"] == ["incoming_password"]
 
 
 def test_turning_same_credentials_off_takes_the_outgoing_password_in_the_change_form(admin_a, accounts):

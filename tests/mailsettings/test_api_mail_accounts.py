@@ -236,14 +236,17 @@ def test_patch_changes_only_the_fields_given_and_makes_the_account_pending_again
 
     account = account_create(user_s)
     mail_account_record_check(account=account, status="connected")
-    response = api_as(user_s).patch(detail(account), {"incoming_host": "IMAP2.Example.com"}, format="json")
+    response = api_as(user_s).patch(
+        detail(account), {"incoming_host": "IMAP2.Example.com", "incoming_password": "for the new server"},
+        format="json",
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["incoming_host"] == "imap2.example.com"
     assert body["status"] == "pending"
     assert body["smtp_host"] == "smtp.example.com"
     event = AuditEvent.objects.filter(action="mail_account.updated").get()
-    assert event.details["fields"] == ["incoming_host"]
+    assert event.details["fields"] == ["incoming_host", "incoming_password"]
 
 
 def test_patch_to_a_taken_address_is_409(api_as, user_s, admin_b):

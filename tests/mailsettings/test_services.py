@@ -137,7 +137,8 @@ def test_a_check_moves_the_status_and_keeps_when_and_why(user_s):
 def test_a_check_of_settings_changed_since_is_dropped(user_s):
     account = account_create(user_s)
     started = timezone.now()
-    mail_account_update(actor=user_s, account=account, data={"incoming_port": 143, "incoming_security": "starttls"})
+    mail_account_update(actor=user_s, account=account, data={"incoming_port": 143, "incoming_security": "starttls",
+                                                              "incoming_password": "again"})
     assert not mail_account_record_check(account=account, status="connected", checked_at=started)
     account.refresh_from_db()
     assert account.status == "pending"
