@@ -1,8 +1,16 @@
 """Mail addresses reduced to the one form the service compares and stores.
 
-Trimmed, case-folded, the domain in its ASCII (xn--) form, so "Alice@Example.COM " and "alice@example.com"
+Trimmed, lower-cased, the domain in its ASCII (xn--) form, so "Alice@Example.COM " and "alice@example.com"
 are the same binding. Plus-addressing is kept: alice+crm@ is a different mailbox from alice@ at most
 providers, and guessing otherwise would refuse a real second address. Syntax only: no DNS at request time.
+
+Which spellings are deliberately the same binding (and nothing else is):
+- upper and lower case of one letter (str.lower: "A"/"a", "Ä"/"ä", "Σ"/"σ"), in the local part and the domain;
+- canonically equivalent sequences (NFC: "é" typed as one character or as "e" + a combining accent);
+- in the domain only, what IDNA 2008 with the UTS #46 mapping maps together (full-width letters, case), since
+  the domain is compared in its xn-- form; "ß" in a domain stays "ß" (transitional mapping off).
+Letters that are distinct in a mailbox name stay apart: "ß" is not "ss" and "ς" is not "σ" (str.casefold would
+merge them, and two people's mailboxes would collide with 409), ligatures such as "ﬁ" are not "fi".
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ class AddressError(ValueError):
 
 @dataclass(frozen=True)
 class Address:
-    """A normalized address: `local` is case-folded Unicode, `domain` is ASCII (xn-- for IDN)."""
+    """A normalized address: `local` is lower-cased NFC Unicode, `domain` is ASCII (xn-- for IDN)."""
 
     local: str
     domain: str
@@ -71,9 +79,14 @@ def parse_address(value: str, *, allow_test_domains: bool | None = None) -> Addr
         )
     except EmailNotValidError as exc:
         raise _explain(str(exc)) from exc
-    # casefold() is Unicode's caseless match; NFC again because folding can decompose characters.
-    local = unicodedata.normalize("NFC", checked.local_part.casefold())
+    local = fold_local_part(checked.local_part)
     return Address(local=local, domain=checked.ascii_domain.lower())
+
+
+def fold_local_part(local: str) -> str:
+    """NFC, then lower() (not casefold(): see the module's note), then NFC again: lowering can leave a
+    sequence that composes differently ("İ" becomes "i" + a combining dot)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", local).lower())
 
 
 def normalize_address(value: str, *, allow_test_domains: bool | None = None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import django_filters
 
 from config.filters import IdFilter
-from mailsettings.addresses import AddressError, normalize_address
+from mailsettings.addresses import AddressError, fold_local_part, normalize_address
 from mailsettings.models import AccountStatus, MailAccount, Protocol
 
 
@@ -24,4 +24,4 @@ class MailAccountFilter(django_filters.FilterSet):
         try:
             return queryset.filter(address_normalized=normalize_address(value))
         except AddressError:
-            return queryset.filter(address_normalized__icontains=value.strip().casefold())
+            return queryset.filter(address_normalized__icontains=fold_local_part(value.strip()))

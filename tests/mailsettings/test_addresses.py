@@ -90,3 +90,58 @@ def test_an_explicit_argument_overrides_the_test_domain_setting(settings):
     settings.MAILSETTINGS_ALLOW_TEST_DOMAINS = True
     with pytest.raises(AddressError):
         normalize_address("alice@example.test", allow_test_domains=False)
+
+
+# --- what is deliberately the same mailbox, and what is not -------------------------------------------------------
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("Straße@example.com", "strasse@example.com"),  # German sharp s is its own letter
+    ("ς@example.com", "σ@example.com"),  # Greek final sigma
+    ("ﬁle@example.com", "file@example.com"),  # a ligature
+])
+def test_it_keeps_distinct_letters_apart(one, other):
+    assert normalize_address(one) != normalize_address(other)
+
+
+def test_sharp_s_keeps_its_letter_and_is_lowered_only():
+    assert normalize_address("STRAẞE@Example.com") == normalize_address("straße@example.com") == "straße@example.com"
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("ÅSA@example.se", "åsa@example.se"),  # case
+    ("e\u0301mile@example.fr", "\u00e9mile@example.fr"),  # composed and decomposed accents (NFC)
+    ("user@Ｅｘａｍｐｌｅ.com", "user@example.com"),  # the domain's UTS #46 mapping
+])
+def test_it_merges_only_case_canonical_equivalents_and_the_domains_idna_mapping(one, other):
+    assert normalize_address(one) == normalize_address(other)
+
+
+def test_the_domain_keeps_its_idna_2008_form():
+    assert normalize_address("user@Straße.de") == "user@xn--strae-oqa.de"  # not "strasse.de" (IDNA 2003)
+
+
+@pytest.mark.django_db
+def test_two_mailboxes_differing_by_sharp_s_can_both_be_bound(api_as, user_s, admin_b):
+    from tests.mailsettings.factories import account_data
+
+    first = api_as(user_s).post("/api/v1/mail-accounts/", account_data("straße@example.com"), format="json")
+    second = api_as(admin_b).post("/api/v1/mail-accounts/", account_data("strasse@example.com"), format="json")
+    assert (first.status_code, second.status_code) == (201, 201), second.json()
+    listed = api_as(admin_b).get("/api/v1/mail-accounts/", {"address": "Straße@example.com"}).json()
+    assert [account["address"] for account in listed["results"]] == ["straße@example.com"]
+
+
+@pytest.mark.django_db
+def test_the_migration_refolds_stored_local_parts(user_s):
+    import importlib
+
+    from django.apps import apps
+
+    from mailsettings.models import MailAccount
+    from tests.mailsettings.factories import account_create
+
+    account = account_create(user_s, address="Straße@example.com")
+    MailAccount.objects.filter(pk=account.pk).update(address_normalized="strasse@example.com")  # as casefold stored
+    migration = importlib.import_module("mailsettings.migrations.0002_needs_password_status")
+    migration.refold_local_parts(apps, None)
+    assert MailAccount.objects.get(pk=account.pk).address_normalized == "straße@example.com"
