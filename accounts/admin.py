@@ -13,9 +13,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import audit_display, services
 from accounts.admin_scoping import OrganizationScopedAdmin, ReadOnlyAdminMixin, organization_of
+from accounts.forms import AdminSignInForm
 from accounts.models import ApiToken, AuditEvent, Organization, User
 from config.errors import MailbindError
 
+admin.site.login_form = AdminSignInForm  # throttled like every way in (accounts.services.signin_authenticate)
 admin.site.site_header = _("mailbind administration")
 admin.site.site_title = _("mailbind")
 admin.site.index_title = _("Organization settings")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
@@ -47,3 +48,22 @@ class SignInForm(forms.Form):
 
     def get_user(self):
         return self.user_cache
+
+
+class AdminSignInForm(AdminAuthenticationForm):
+    """The Django admin's sign-in (its session also works for the API): the same throttled check as the API's and
+    the pages', with the same cache keys and sentences, so a throttled email or address is refused even the right
+    password here too. Django's own staff check follows a successful sign-in."""
+
+    def clean(self) -> dict[str, Any]:
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if email is not None and password:
+            try:
+                self.user_cache = services.signin_authenticate(
+                    request=self.request, email=email, password=password,
+                    client_address=services.client_address(self.request),
+                )
+            except MailbindError as error:
+                raise forms.ValidationError(str(error.message), code=error.code) from None
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data

@@ -96,3 +96,42 @@ def test_the_views_taking_a_password_hide_the_post_from_error_reports(admin_a, u
     for url in (ADD, reverse("admin:auth_user_password_change", args=[user_s.pk])):
         response = client.post(url, {"password": "x", "password1": "x", "password2": "y"})
         assert response.wsgi_request.sensitive_post_parameters == "__ALL__", url
+
+
+# --- signing in at /admin/login/ is throttled like the API and the pages -----------------------------------------
+
+ADMIN_LOGIN = reverse("admin:login")
+RIGHT = "correct horse battery"  # the personas' password (tests/conftest.py)
+THROTTLED = "Too many failed sign-ins. Wait a few minutes before trying again."
+
+
+def admin_sign_in(client: Client, email: str, password: str):
+    return client.post(ADMIN_LOGIN, {"username": email, "password": password, "next": "/admin/"})
+
+
+def test_thirty_wrong_passwords_at_the_admin_then_the_right_one_does_not_sign_in(admin_a):
+    client = Client()
+    for _ in range(30):
+        admin_sign_in(client, admin_a.email, "wrong guess")
+    response = admin_sign_in(client, admin_a.email, RIGHT)
+    assert response.status_code == 200  # the form again, not the redirect into the admin
+    assert "_auth_user_id" not in client.session
+    assert THROTTLED in response.content.decode()
+    assert client.get("/api/v1/me/").status_code in (401, 403)  # no session for the API either
+
+
+def test_the_admin_shares_the_apis_and_the_pages_throttle(admin_a, api, settings):
+    for _ in range(settings.SIGNIN_FAILURES_PER_EMAIL):
+        admin_sign_in(Client(), admin_a.email, "wrong guess")
+    token = api.post("/api/v1/auth/token/", {"email": admin_a.email, "password": RIGHT}, format="json")
+    assert token.status_code == 429 and token.json()["error"]["message"] == THROTTLED
+    page = Client().post(reverse("login"), {"email": admin_a.email, "password": RIGHT})
+    assert page.status_code == 429
+
+
+def test_the_admin_still_signs_in_staff_with_the_right_password_and_refuses_standard_users(admin_a, user_s):
+    client = Client()
+    response = admin_sign_in(client, admin_a.email, RIGHT)
+    assert response.status_code == 302 and client.session["_auth_user_id"] == str(admin_a.pk)
+    refused = admin_sign_in(Client(), user_s.email, RIGHT)
+    assert refused.status_code == 200 and "staff account" in refused.content.decode()
