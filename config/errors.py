@@ -45,6 +45,12 @@ class InvalidInput(MailbindError):
     default_message = _("Some of the values are not valid. Correct the fields marked and try again.")
 
 
+class PayloadTooLarge(MailbindError):
+    status_code = 413
+    code = "payload_too_large"
+    default_message = _("The request is too large. Send less data at once.")
+
+
 class NotAuthenticated(MailbindError):
     status_code = 401
     code = "not_authenticated"

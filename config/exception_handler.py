@@ -6,12 +6,14 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from config import errors
+from config.request_guards import TOO_MANY_FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,11 @@ def as_product_error(exc: Exception) -> errors.MailbindError | None:
         return _validation_error(exc)
     if isinstance(exc, Http404):
         return errors.NotFound()
+    # A form body DRF parses itself (PATCH, PUT) meets Django's limits there, past the request guard middleware.
+    if isinstance(exc, RequestDataTooBig):
+        return errors.PayloadTooLarge()
+    if isinstance(exc, TooManyFieldsSent):
+        return errors.InvalidInput(TOO_MANY_FIELDS)
     if isinstance(exc, DjangoPermissionDenied):
         return errors.PermissionDenied()
     for drf_class, ours in _DRF_CODES:
