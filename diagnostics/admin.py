@@ -3,18 +3,23 @@ sentences (codes as tooltips and secondary text for support), and a run's steps 
 folded away. Also gives the mail-account and mail-user lists their "Check now" action (mailsettings, which owns
 those pages, never imports diagnostics)."""
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_scoping import OrganizationScopedAdmin, ReadOnlyAdminMixin
-from config.errors import MailbindError
-from diagnostics import judge
+from config.errors import MailbindError, NotFound
+from diagnostics import judge, selectors
 from diagnostics.labels import known_outcomes, outcome_title
 from diagnostics.models import DiagnosticRun
 from diagnostics.pages import STEP_LABELS
 from diagnostics.services import diagnostic_run_start
+from locks.errors import SettingsLocked
 from locks.models import MailUser
+from mailsettings.access import mail_settings_check_access
 from mailsettings.mail_users import mail_user_account
 from mailsettings.models import MailAccount
 
@@ -51,7 +56,35 @@ class DiagnosticRunAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
         return self._in_scope(request, obj)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("account", "requested_by")
+        # A locked admin's own account is out of their reach (T7/T9), and so are its runs: the one access check
+        # (mailsettings.access) decides, as for the account itself in mailsettings' admin.
+        runs = super().get_queryset(request).select_related("account", "requested_by")
+        if request.user.is_superuser:
+            return runs
+        try:
+            mail_settings_check_access(actor=request.user, owner=request.user)
+        except SettingsLocked:
+            return runs.exclude(account__owner=request.user)
+        return runs
+
+    def _refuse_locked(self, request, object_id):
+        """The lock's sentence instead of a locked admin's own account's run (the API's and the pages' selector);
+        another tenant's or a missing run is left to Django's own "not found" answer."""
+        try:
+            selectors.diagnostic_run_get(actor=request.user, run_id=int(unquote(object_id)))
+        except (TypeError, ValueError, NotFound):
+            return None
+        except MailbindError as exc:
+            self.message_user(request, str(exc.message), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:diagnostics_diagnosticrun_changelist"))
+        return None
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        refused = self._refuse_locked(request, object_id) if object_id else None
+        return refused or super().changeform_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        return self._refuse_locked(request, object_id) or super().history_view(request, object_id, extra_context)
 
     @admin.display(description=_("checked"))
     def about(self, run: DiagnosticRun):

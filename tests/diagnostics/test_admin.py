@@ -37,3 +37,29 @@ def test_a_run_shows_its_steps_and_advice_and_cannot_be_changed(client, admin_a,
     assert client.post(f"/admin/diagnostics/diagnosticrun/{acme.pk}/delete/", {"post": "yes"}).status_code == 403
     assert DiagnosticRun.objects.filter(pk=acme.pk).exists()
     assert client.get("/admin/diagnostics/diagnosticrun/add/").status_code == 403
+
+
+def test_a_locked_admin_cannot_open_their_own_accounts_runs_in_the_admin(client, admin_a, admin_b, org1):
+    from django.contrib.messages import get_messages
+
+    from locks.models import SettingsLock
+    from tests.mailsettings.factories import account_create
+
+    own = account_create(admin_b)
+    run = DiagnosticRun.objects.create(organization=org1, account=own, kind="account", status="failed",
+                                       outcome="auth_invalid_credentials")
+    run.steps.create(position=1, name="login", status="failed", code="auth_invalid_credentials",
+                     details={"host": "imap.example.com", "transcript": ["S: a1 NO [AUTHENTICATIONFAILED]"]})
+    SettingsLock.objects.create(user=admin_b, organization=org1, locked_by=admin_a)
+    client.force_login(admin_b)
+    for url in (f"/admin/diagnostics/diagnosticrun/{run.pk}/change/",
+                f"/admin/diagnostics/diagnosticrun/{run.pk}/history/"):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert ("You don't have permission to change these mail settings. Contact your organization's "
+                "administrator.") in {str(m) for m in get_messages(response.wsgi_request)}
+    listing = client.get("/admin/diagnostics/diagnosticrun/").content.decode()
+    assert f"/admin/diagnostics/diagnosticrun/{run.pk}/change/" not in listing
+    # Another admin of the organization still reads it: the lock is about the locked person's own settings.
+    client.force_login(admin_a)
+    assert client.get(f"/admin/diagnostics/diagnosticrun/{run.pk}/change/").status_code == 200
