@@ -95,7 +95,7 @@ def product_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 
 def throttle(request: HttpRequest, scope: str) -> None:
-    """The API's rate for starting runs ("diagnostics" / "tools"), shared with it: same cache keys and rates."""
+    """The API's rate of a scope ("diagnostics", "tools", "lookups"), shared with it: same cache keys and rates."""
 
     class _View:
         throttle_scope = scope
@@ -236,6 +236,7 @@ def _new_account(request: HttpRequest) -> HttpResponse:
         form = MailAccountForm()
     elif "detect" in request.POST:
         try:
+            throttle(request, "lookups")  # the API's providers/detect/ rate: each answer may cost an MX lookup
             detection = mail_selectors.provider_detect(
                 actor=user, address=request.POST.get("address"), protocol=request.POST.get("protocol")
             )

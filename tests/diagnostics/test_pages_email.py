@@ -99,6 +99,18 @@ def test_detect_for_an_unknown_domain_says_the_settings_are_a_guess(pages, user_
     assert 'id="duplicate-warning" hidden' in html
 
 
+def test_the_detect_button_spends_the_lookups_rate_shared_with_the_api(pages, user_s, api_as, throttle_rates):
+    throttle_rates(lookups="2/hour")
+    client = pages(user_s)
+    detect = {"address": "alice@example.test", "protocol": "imap", "detect": "1"}
+    assert client.post("/settings/email/", detect).status_code == 200
+    assert api_as(user_s).get("/api/v1/providers/detect/", {"address": "alice@example.test"}).status_code == 200
+    refused = client.post("/settings/email/", detect)
+    assert refused.status_code == 429
+    assert "Too many attempts" in refused.content.decode()
+    assert 'name="address"' in refused.content.decode()  # the form stays, with what was typed
+
+
 def test_detect_with_a_broken_address_puts_the_sentence_next_to_the_address(pages, user_s):
     response = pages(user_s).post("/settings/email/", {"address": "not an address", "detect": "1"})
     assert response.status_code == 400
