@@ -66,6 +66,8 @@ def step_message(*, name: str, status: str, code: str, details: Mapping[str, Any
                      "“mailbind: sent-mail test” from the Sent folder and the Inbox yourself.")
         if name == "domain" and details and details.get("source") == "guess":
             return _("No known provider serves this domain: the usual server names were assumed.")
+        if name == "dns" and _addresses_refused(details):
+            return _("The server name points to a private or reserved address, which this service does not reach.")
         if name == "tls" and details and all(
                 isinstance(side, Mapping) and side.get("not_applicable") for side in details.values()):
             return _("No secure connection is configured: passwords travel unencrypted.")
@@ -109,6 +111,12 @@ def certificate_facts(details: Mapping[str, Any]) -> list[dict[str, Any]]:
                           "issuer": cert.get("issuer", ""), "not_after": str(cert.get("not_after", ""))[:10],
                           "days_left": cert.get("days_left")})
     return facts
+
+
+def _addresses_refused(details: Mapping[str, Any] | None) -> bool:
+    # One host's row, or the row of both servers (a mapping per side).
+    sides = [details or {}, *((details or {}).values())]
+    return any(isinstance(side, Mapping) and side.get("addresses_refused") for side in sides)
 
 
 def step_details(result: StepResult) -> dict[str, Any]:

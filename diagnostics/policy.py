@@ -111,7 +111,8 @@ def check_address(ip: str | IPAddress, *, allowed_networks: Iterable[str | IPNet
     except ValueError:
         raise ProbeError(Code.TARGET_NOT_ALLOWED, reason="not_an_address") from None
     if not is_address_allowed(addr, allowed_networks=allowed_networks):
-        raise ProbeError(Code.TARGET_NOT_ALLOWED, reason="blocked_range", details={"ip": str(addr)})
+        # Not which address: a refused target's details must not map internal names for whoever asks.
+        raise ProbeError(Code.TARGET_NOT_ALLOWED, reason="blocked_range")
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,9 @@ class OutboundPolicy:
 
     def check_address(self, ip: str | IPAddress) -> None:
         check_address(ip, allowed_networks=self.allowed_networks)
+
+    def allows(self, ip: IPAddress) -> bool:
+        return is_address_allowed(ip, allowed_networks=self.allowed_networks)
 
     def check_port(self, port: int) -> None:
         if not 0 < port < 65536 or (self.allowed_ports is not None and port not in self.allowed_ports):

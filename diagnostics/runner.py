@@ -347,7 +347,7 @@ def _walk_port_check(run: DiagnosticRun, writer: StepWriter) -> None:
     host, port = run.target["host"], int(run.target["port"])
     options = probe_options(deadline=writer.deadline)
     dns_result = resolve_host(host, timeout=options.connect_timeout, nameservers=options.nameservers,
-                              deadline=options.deadline)
+                              deadline=options.deadline, policy=options.policy)
     writer.write_result(Step.DNS, dns_result)
     if not dns_result.ok:
         writer.skip(Step.PORT, because="an_earlier_step_failed")
@@ -367,7 +367,7 @@ def _walk_domain_details(run: DiagnosticRun, writer: StepWriter) -> None:
     options = probe_options(deadline=writer.deadline)
     servers = {"incoming": detection.incoming, "outgoing": detection.outgoing}
     resolved = {side: resolve_host(s["host"], timeout=options.connect_timeout, nameservers=options.nameservers,
-                                  deadline=options.deadline)
+                                  deadline=options.deadline, policy=options.policy)
                 for side, s in servers.items()}
     writer.write_result(Step.DNS, judge.merge(Step.DNS, resolved))
     writer.check_time()

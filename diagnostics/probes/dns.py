@@ -17,6 +17,7 @@ import dns.nameserver
 import dns.rdatatype
 import dns.resolver
 
+from diagnostics.policy import OutboundPolicy
 from diagnostics.probes.deadline import ends_at, timeout_reason
 from diagnostics.probes.results import Code, ProbeError, Step, StepResult
 
@@ -124,15 +125,28 @@ def resolve_addresses(host: str, *, timeout: float, nameservers: tuple[str, ...]
     raise ProbeError(Code.DNS_NOT_FOUND, reason="no_address")
 
 
+REFUSED_ADDRESSES = "private_or_reserved"
+
+
+def shown_addresses(addresses: list[IPAddress], policy: OutboundPolicy | None) -> dict[str, object]:
+    """What a dns step says about a name's addresses: the list, or, when the policy refuses any of them, only that
+    they are private or reserved. Which ones is not said: any user could otherwise map the worker's internal names
+    (localhost, the hosts file, *.internal answers) through the tools."""
+    if policy is not None and not all(policy.allows(address) for address in addresses):
+        return {"addresses_refused": REFUSED_ADDRESSES}
+    return {"addresses": [str(a) for a in addresses]}
+
+
 def resolve_host(host: str, *, timeout: float, nameservers: tuple[str, ...] | list[str] = (),
-                 deadline: float | None = None) -> StepResult:
+                 deadline: float | None = None, policy: OutboundPolicy | None = None) -> StepResult:
     """The "dns" step for one configured host: ok with details.addresses, or dns_not_found / timeout.
-    `deadline`: the run's (time.monotonic()); past it the step is timeout with reason run_deadline."""
+    `deadline`: the run's (time.monotonic()); past it the step is timeout with reason run_deadline. With
+    `policy`, refused addresses are not listed (shown_addresses)."""
     started = time.monotonic()
     result = StepResult(step=Step.DNS, details={"host": host})
     try:
         addresses = resolve_addresses(host, timeout=timeout, nameservers=nameservers, deadline=deadline)
-        result.details["addresses"] = [str(a) for a in addresses]
+        result.details.update(shown_addresses(addresses, policy))
     except ProbeError as exc:
         result.code, result.transient = exc.code, exc.transient
         result.details.update(exc.details, reason=exc.reason)

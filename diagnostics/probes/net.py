@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from diagnostics.policy import OutboundPolicy
 from diagnostics.probes.deadline import RUN_DEADLINE, ends_at, run_deadline_error
-from diagnostics.probes.dns import resolve_addresses
+from diagnostics.probes.dns import resolve_addresses, shown_addresses
 from diagnostics.probes.results import Code, ProbeError, SessionResult, Step, StepResult
 from diagnostics.redact import redact_client_line, redact_head, redact_text
 
@@ -412,7 +412,7 @@ def connect_steps(rec: SessionRecorder, *, host: str, port: int) -> tuple[Channe
         step.details["host"] = host
         addresses = resolve_addresses(host, timeout=options.connect_timeout, nameservers=options.nameservers,
                                       deadline=options.deadline)
-        step.details["addresses"] = [str(a) for a in addresses]
+        step.details.update(shown_addresses(addresses, options.policy))
     with rec.step(Step.PORT) as step:
         sock, ip, details = connect_checked(host, port, options=options, addresses=addresses)
         step.details.update(details)

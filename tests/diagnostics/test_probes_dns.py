@@ -70,3 +70,30 @@ def test_a_name_that_cannot_be_a_mail_host_is_refused_without_a_query(name):
     with pytest.raises(ProbeError) as caught:
         resolve_addresses(name, timeout=1, nameservers=("127.0.0.1:9",))
     assert caught.value.code == Code.DNS_NOT_FOUND
+
+
+# --- a refused target's addresses are not listed ------------------------------------------------------------------
+
+INTERNAL_ZONE = {"db.corp.internal": {"A": ["10.1.2.3"]}, "mail.public.example": {"A": ["203.0.114.7"]}}
+
+
+def test_a_name_resolving_to_a_private_address_says_private_or_reserved_not_which():
+    from diagnostics.policy import OutboundPolicy
+
+    # Only resolved (by a loopback DNS server), never connected to.
+    with running_dns_server(INTERNAL_ZONE) as server:
+        refused = resolve_host("db.corp.internal", timeout=2, nameservers=_ns(server), policy=OutboundPolicy())
+        public = resolve_host("mail.public.example", timeout=2, nameservers=_ns(server), policy=OutboundPolicy())
+    assert refused.ok and refused.details == {"host": "db.corp.internal", "addresses_refused": "private_or_reserved"}
+    assert "10.1.2.3" not in str(refused.to_dict())
+    assert public.details["addresses"] == ["203.0.114.7"]
+
+
+def test_the_hosts_file_and_loopback_names_are_not_listed_either():
+    from diagnostics.policy import OutboundPolicy
+
+    result = resolve_host("localhost", timeout=1, policy=OutboundPolicy())
+    assert "addresses" not in result.details and "127.0.0.1" not in str(result.to_dict())
+    allowed = resolve_host("localhost", timeout=1, policy=OutboundPolicy.build(allowed_networks=["127.0.0.0/8",
+                                                                                                 "::1/128"]))
+    assert "127.0.0.1" in allowed.details["addresses"]

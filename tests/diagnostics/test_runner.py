@@ -231,3 +231,14 @@ def test_the_duplicate_warning_agrees_with_the_accounts_own_warnings(user_s, mak
     _run, steps, _ = run_for(account)
     assert "duplicate_sent_risk" in [w.code for w in account_warnings(account)]
     assert (steps["duplicates"].status, steps["duplicates"].code) == ("warning", "duplicate_sent_risk")
+
+
+def test_a_refused_accounts_steps_name_no_internal_address(user_s, make_account, settings):
+    settings.DIAGNOSTICS_ALLOWED_NETWORKS = []
+    account = make_account(user_s)  # localhost: refused by default
+    run, steps, _ = run_for(account)
+    assert steps["port"].code == "target_not_allowed"
+    assert steps["dns"].details["incoming"]["addresses_refused"] == "private_or_reserved"
+    assert "private or reserved" in steps["dns"].message
+    rows = json.dumps([(s.details, s.message) for s in run.steps.all()])
+    assert "127.0.0.1" not in rows and "::1" not in rows

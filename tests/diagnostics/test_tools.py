@@ -74,3 +74,18 @@ def test_the_tools_are_scoped_to_who_ran_them(api_as, user_s, admin_x):
     run_id = response.json()["id"]
     assert api_as(user_s).get(f"/api/v1/diagnostics/{run_id}/").status_code == 200
     assert api_as(admin_x).get(f"/api/v1/diagnostics/{run_id}/").status_code == 404
+
+
+def test_a_refused_targets_dns_step_says_private_or_reserved_and_names_no_address(api_as, user_s, settings):
+    import json
+
+    settings.DIAGNOSTICS_ALLOWED_NETWORKS = []  # loopback is refused, as in production
+    client = api_as(user_s)
+    response = client.post("/api/v1/tools/port-check/", {"host": "localhost", "port": 993}, format="json")
+    run = execute(response.json()["id"])
+    assert run.outcome == "target_not_allowed"
+    body = client.get(f"/api/v1/diagnostics/{run.pk}/").json()
+    dns = next(step for step in body["steps"] if step["name"] == "dns")
+    assert "private or reserved" in dns["message"]
+    shown = json.dumps(body)
+    assert "127.0.0.1" not in shown and "::1" not in shown
