@@ -27,6 +27,7 @@ from diagnostics.health.services import account_status_locked, health_after_chec
 from diagnostics.models import IN_FLIGHT, DiagnosticRun, DiagnosticStep, RunKind, RunStatus, RunTrigger
 from diagnostics.notify.models import WebhookEvent
 from diagnostics.notify.subscriptions import organization_listens
+from diagnostics.probes.dns import same_server_addresses
 from diagnostics.runner import allowed_ports, longest_run_seconds, run_mark_error
 from mailsettings.hosts import HostError, normalize_host
 from mailsettings.models import AccountStatus, MailAccount
@@ -144,13 +145,22 @@ def _in_flight(account: MailAccount) -> DiagnosticRun | None:
 def _guard_failed_sign_ins(account: MailAccount) -> None:
     """Repeated authentication failures against one server from one organization slow down, then stop, so the
     service cannot be used to guess a password. Counted from the failed login and smtp_auth rows themselves
-    (whatever the run's outcome, whichever account of the organization), for both of the account's servers."""
+    (whatever the run's outcome, whichever account of the organization), for both of the account's servers: by
+    the host as typed and by the address the probe connected to (another name, the IP, its ::ffff: form of the
+    same server get no fresh allowance)."""
     window = timezone.now() - timedelta(seconds=settings.DIAGNOSTICS_AUTH_FAILURE_WINDOW)
+    recent = DiagnosticStep.objects.filter(
+        run__organization_id=account.organization_id, name__in=("login", "smtp_auth"), status="failed",
+        code__in=[str(code) for code in judge.AUTH_CODES], finished_at__gte=window,
+    )
+    if not recent.exists():
+        return  # the common case: nothing to count, and no DNS lookup in the request
     for host in {account.incoming_host, account.smtp_host}:
-        failures = DiagnosticStep.objects.filter(
-            run__organization_id=account.organization_id, name__in=("login", "smtp_auth"), status="failed",
-            code__in=[str(code) for code in judge.AUTH_CODES], finished_at__gte=window, details__host=host,
-        )
+        same_server = Q(details__host=host)
+        addresses = same_server_addresses(host, timeout=settings.DNS_TIMEOUT, nameservers=settings.DNS_NAMESERVERS)
+        if addresses:
+            same_server |= Q(details__ip__in=sorted(addresses))
+        failures = recent.filter(same_server)
         count = failures.count()
         if count >= settings.DIAGNOSTICS_AUTH_FAILURES_STOP:
             raise TooManyFailedSignIns(extra={"retry_after": settings.DIAGNOSTICS_AUTH_FAILURE_WINDOW})

@@ -152,3 +152,22 @@ def resolve_host(host: str, *, timeout: float, nameservers: tuple[str, ...] | li
         result.details.update(exc.details, reason=exc.reason)
     result.duration_ms = int((time.monotonic() - started) * 1000)
     return result
+
+
+def address_spellings(address: IPAddress) -> set[str]:
+    """How one address may be written in a step row: an IPv4 address and its IPv4-mapped IPv6 form, both ways."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv4Address):
+        return {str(address), str(ipaddress.IPv6Address(f"::ffff:{address}"))}
+    return {str(address)}
+
+
+def same_server_addresses(host: str, *, timeout: float, nameservers: tuple[str, ...] | list[str] = ()) -> set[str]:
+    """Every spelling of the addresses `host` resolves to now (empty when it does not resolve): whatever name,
+    IP literal or ::ffff: form a person typed, these are the server a probe would connect to."""
+    try:
+        addresses = resolve_addresses(host, timeout=timeout, nameservers=nameservers)
+    except ProbeError:
+        return set()
+    return set().union(*(address_spellings(address) for address in addresses))

@@ -108,14 +108,16 @@ def test_a_locked_user_cannot_start_a_run_of_their_account(api_as, admin_a, user
     assert response.json()["error"]["code"] == "settings_locked"
 
 
-def record_failed_sign_in(account, *, step="login", host=None, code="auth_invalid_credentials"):
+def record_failed_sign_in(account, *, step="login", host=None, code="auth_invalid_credentials", ip=None):
     """A finished run whose sign-in row failed, as the runner writes it (the guard counts these rows)."""
     from django.utils import timezone
 
     run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind="account",
                                        status="failed", outcome="port_closed", finished_at=timezone.now())
-    run.steps.create(position=1, name=step, status="failed", code=code,
-                     details={"host": host or account.incoming_host})
+    details = {"host": host or account.incoming_host}
+    if ip is not None:
+        details["ip"] = ip  # the address the probe connected to
+    run.steps.create(position=1, name=step, status="failed", code=code, details=details)
 
 
 @pytest.mark.django_db
@@ -147,6 +149,32 @@ def test_smtp_sign_in_failures_count_even_when_an_earlier_step_failed_and_the_in
     account.save()
     response = api_as(user_s).post(f"/api/v1/mail-accounts/{account.pk}/diagnostics/")
     assert response.status_code == 429
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("spelling", ["127.0.0.1", "::ffff:127.0.0.1", "[::ffff:7f00:1]", "mail.other-name.test"])
+def test_failures_count_per_address_whatever_name_or_form_the_server_is_given(
+        api_as, user_s, make_account, settings, spelling):
+    from tests.servers.dns_server import running_dns_server
+
+    settings.DIAGNOSTICS_AUTH_FAILURES_SLOW, settings.DIAGNOSTICS_AUTH_FAILURES_STOP = 10, 2
+    account = make_account(user_s, incoming_host=spelling.strip("[]"), smtp_host=spelling.strip("[]"))
+    for _ in range(2):  # earlier runs against "localhost", which the probe reached at 127.0.0.1
+        record_failed_sign_in(account, host="localhost", ip="127.0.0.1")
+    with running_dns_server({"mail.other-name.test": {"A": ["127.0.0.1"]}}) as dns:
+        settings.DNS_NAMESERVERS = [f"127.0.0.1:{dns.port}"]
+        response = api_as(user_s).post(f"/api/v1/mail-accounts/{account.pk}/diagnostics/")
+    assert response.status_code == 429, response.json()
+    assert response.json()["error"]["code"] == "throttled"
+
+
+@pytest.mark.django_db
+def test_failures_at_another_address_do_not_count(api_as, user_s, make_account, settings):
+    settings.DIAGNOSTICS_AUTH_FAILURES_SLOW, settings.DIAGNOSTICS_AUTH_FAILURES_STOP = 10, 2
+    account = make_account(user_s, incoming_host="127.0.0.2", smtp_host="127.0.0.2")
+    for _ in range(2):
+        record_failed_sign_in(account, host="localhost", ip="127.0.0.1")
+    assert api_as(user_s).post(f"/api/v1/mail-accounts/{account.pk}/diagnostics/").status_code == 202
 
 
 @pytest.mark.django_db

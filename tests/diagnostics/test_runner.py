@@ -242,3 +242,11 @@ def test_a_refused_accounts_steps_name_no_internal_address(user_s, make_account,
     assert "private or reserved" in steps["dns"].message
     rows = json.dumps([(s.details, s.message) for s in run.steps.all()])
     assert "127.0.0.1" not in rows and "::1" not in rows
+
+
+def test_a_failed_sign_in_row_names_the_address_the_probe_connected_to(user_s, make_account):
+    # The failed-sign-in guard counts these rows per address as well as per host spelling.
+    account = make_account(user_s, incoming_password="not-the-password")
+    _run, steps, _ = run_for(account)
+    assert steps["login"].status == "failed"
+    assert (steps["login"].details["host"], steps["login"].details["ip"]) == ("localhost", "127.0.0.1")
