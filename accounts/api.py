@@ -24,6 +24,8 @@ class TokenIssueInput(serializers.Serializer):
 class TokenView(APIView):
     """POST issues a token for email + password; DELETE revokes the token that authenticates the request."""
 
+    error_statuses = {"post": (401, 429), "delete": (400,)}
+
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
 
@@ -108,6 +110,7 @@ class AuditEventListView(generics.ListAPIView):
     permission_classes = [IsOrganizationAdmin]
     serializer_class = AuditEventOutput
     filterset_class = AuditEventFilter
+    error_statuses = {"get": (403,)}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no signed-in admin

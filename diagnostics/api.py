@@ -36,7 +36,7 @@ class AdviceOutput(serializers.Serializer):
 class RunOutput(serializers.ModelSerializer):
     steps = StepOutput(many=True, read_only=True)
     advice = serializers.SerializerMethodField()
-    account = serializers.PrimaryKeyRelatedField(read_only=True)
+    account = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # none for a tool's run
 
     class Meta:
         model = DiagnosticRun
@@ -66,8 +66,11 @@ class AccountDiagnosticsView(_PostThrottled, ListAPIView):
 
     serializer_class = RunOutput
     pagination_class = RunPagination
+    error_statuses = {"get": (403,), "post": (409, 429, 503)}
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no signed-in user
+            return DiagnosticRun.objects.none()
         return selectors.diagnostic_run_list_for_account(actor=self.request.user, account_id=self.kwargs["pk"])
 
     @extend_schema(request=None, responses={202: RunOutput})
@@ -77,6 +80,8 @@ class AccountDiagnosticsView(_PostThrottled, ListAPIView):
 
 
 class RunDetailView(APIView):
+    error_statuses = {"get": (403,)}
+
     @extend_schema(responses=RunOutput)
     def get(self, request: Request, pk: int) -> Response:
         return Response(RunOutput(selectors.diagnostic_run_get(actor=request.user, run_id=pk)).data)
@@ -93,6 +98,7 @@ class DomainDetailsInput(serializers.Serializer):
 
 class PortCheckView(_PostThrottled, APIView):
     throttle_scope = "tools"
+    error_statuses = {"post": (429, 503)}
 
     @extend_schema(request=PortCheckInput, responses={202: RunOutput})
     def post(self, request: Request) -> Response:
@@ -104,6 +110,7 @@ class PortCheckView(_PostThrottled, APIView):
 
 class DomainDetailsView(_PostThrottled, APIView):
     throttle_scope = "tools"
+    error_statuses = {"post": (429, 503)}
 
     @extend_schema(request=DomainDetailsInput, responses={202: RunOutput})
     def post(self, request: Request) -> Response:

@@ -86,6 +86,8 @@ class LockInput(serializers.Serializer):
 class SettingsLockView(APIView):
     """POST locks the user's mail settings (201 the lock); DELETE releases the lock (200 the released lock)."""
 
+    error_statuses = {"post": (409,), "delete": (409,)}
+
     def _target(self, request: Request, user_id: int):
         # Scoped to the caller's organization: another tenant's user is a 404, like a missing one.
         if request.user.organization_id is None:

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from config.errors import InvalidInput
 from config.pagination import StandardPagination
 from mailsettings import selectors, services
-from mailsettings.models import MailAccount
+from mailsettings.models import AccountStatus, MailAccount, Protocol
 from mailsettings.oauth_api import OAuthSummaryOutput, oauth_summary
 from mailsettings.oauth_providers import oauth_option
 from mailsettings.validation import MAX_PASSWORD_LENGTH
@@ -115,10 +115,13 @@ def _validated(serializer_class: type[serializers.Serializer], data, *, partial:
 class MailAccountListView(APIView):
     """GET lists the accounts the caller may see; POST registers one (the caller's, or `owner`'s for an admin)."""
 
+    pagination_class = StandardPagination  # the schema documents the page envelope from it
+    error_statuses = {"get": (403,), "post": (404, 409)}
+
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", str),
-            OpenApiParameter("protocol", str),
+            OpenApiParameter("status", str, enum=AccountStatus.values),
+            OpenApiParameter("protocol", str, enum=Protocol.values),
             OpenApiParameter("owner", int),
             OpenApiParameter("address", str),
         ],
@@ -126,7 +129,7 @@ class MailAccountListView(APIView):
     )
     def get(self, request: Request) -> Response:
         accounts = selectors.mail_account_list(actor=request.user, filters=request.query_params.dict())
-        paginator = StandardPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(accounts, request, view=self)
         return paginator.get_paginated_response(MailAccountOutput(page, many=True).data)
 
@@ -141,6 +144,8 @@ class MailAccountListView(APIView):
 class MailAccountDetailView(APIView):
     """GET one account; PATCH some of its settings; DELETE turns it off (kept for history, address freed)."""
 
+    error_statuses = {"get": (403,), "patch": (409,)}
+
     @extend_schema(responses=MailAccountOutput)
     def get(self, request: Request, account_id: int) -> Response:
         account = selectors.mail_account_get(actor=request.user, account_id=account_id)
@@ -153,7 +158,7 @@ class MailAccountDetailView(APIView):
         account = services.mail_account_update(actor=request.user, account=account, data=data)
         return Response(_account_body(account))
 
-    @extend_schema(request=None, responses=MailAccountOutput)
+    @extend_schema(request=None, responses={200: MailAccountOutput})
     def delete(self, request: Request, account_id: int) -> Response:
         account = selectors.mail_account_get(actor=request.user, account_id=account_id)
         account = services.mail_account_disable(actor=request.user, account=account)
@@ -162,6 +167,8 @@ class MailAccountDetailView(APIView):
 
 class MailAccountEnableView(APIView):
     """POST turns a turned-off account back on, if its address is still free."""
+
+    error_statuses = {"post": (409,)}
 
     @extend_schema(request=None, responses=MailAccountOutput)
     def post(self, request: Request, account_id: int) -> Response:
@@ -172,6 +179,8 @@ class MailAccountEnableView(APIView):
 
 class MailAccountPasswordView(APIView):
     """POST sets a new password for the incoming server, the outgoing one, or both."""
+
+    error_statuses = {"post": (409,)}
 
     @extend_schema(request=PasswordChangeInput, responses=MailAccountOutput)
     def post(self, request: Request, account_id: int) -> Response:
@@ -189,6 +198,7 @@ class AddressAvailabilityView(APIView):
     # Forms ask as the user types: a generous rate, but no free enumeration of bound addresses.
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "lookups"
+    error_statuses = {"get": (403, 429)}
 
     @extend_schema(
         parameters=[OpenApiParameter("address", str, required=True)],
@@ -214,9 +224,11 @@ class ProviderDetectView(APIView):
 
     throttle_classes = [ScopedRateThrottle]  # each full answer may cost DNS, HTTPS and probe connections
     throttle_scope = "lookups"
+    error_statuses = {"get": (403, 429)}
 
     @extend_schema(
-        parameters=[OpenApiParameter("address", str, required=True), OpenApiParameter("protocol", str),
+        parameters=[OpenApiParameter("address", str, required=True),
+                    OpenApiParameter("protocol", str, enum=["imap", "pop3"]),
                     OpenApiParameter("mode", str, enum=["local", "full"])],
         responses=inline_serializer(
             "ProviderDetection",

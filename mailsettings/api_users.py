@@ -7,6 +7,7 @@ from rest_framework import generics, serializers
 
 from accounts.api import IsOrganizationAdmin
 from accounts.models import User
+from config.filters import StrictBooleanFilter
 from locks.api import LockSummaryOutput
 from mailsettings.mail_users import mail_user_account, mail_user_list, mail_user_lock
 
@@ -42,8 +43,8 @@ class MailUserOutput(serializers.Serializer):
 
 class MailUserFilter(django_filters.FilterSet):
     role = django_filters.ChoiceFilter(choices=User.Role.choices)
-    locked = django_filters.BooleanFilter(field_name="mail_settings_locked")
-    has_mail_account = django_filters.BooleanFilter(field_name="has_mail_account")
+    locked = StrictBooleanFilter(field_name="mail_settings_locked")
+    has_mail_account = StrictBooleanFilter(field_name="has_mail_account")
 
     class Meta:
         model = User
@@ -56,6 +57,7 @@ class UserListView(generics.ListAPIView):
     permission_classes = [IsOrganizationAdmin]
     serializer_class = MailUserOutput
     filterset_class = MailUserFilter
+    error_statuses = {"get": (403,)}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no signed-in admin
