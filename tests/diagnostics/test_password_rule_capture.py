@@ -241,3 +241,30 @@ def test_turning_a_moved_account_back_on_sends_no_password_there(admin_a, user_s
     check(account)
     assert server.accepted >= 1 and not sent_secret(server.received, PASSWORD)
     assert enabled.status_code == 200 and enabled.json()["status"] == "needs_password"
+
+
+WIRE_FORMS = {
+    # name: (side, protocol, behaviour): every way a probe sends a password.
+    "IMAP LOGIN": ("incoming", "imap", lambda: s.imap(login_reply=s.IMAP_LOGIN_OK)),
+    "IMAP AUTHENTICATE PLAIN": ("incoming", "imap", lambda: s.imap(
+        capabilities="IMAP4rev1 AUTH=PLAIN SASL-IR LOGINDISABLED", login_reply=s.IMAP_LOGIN_OK)),
+    "POP3 USER/PASS": ("incoming", "pop3", lambda: s.pop3(pass_reply=s.POP3_PASS_OK)),
+    "SMTP AUTH PLAIN": ("outgoing", "imap", lambda: s.smtp(auth_reply=s.SMTP_AUTH_OK, auth_mechanisms="PLAIN")),
+    "SMTP AUTH LOGIN": ("outgoing", "imap", lambda: s.smtp(auth_reply=s.SMTP_AUTH_OK, auth_mechanisms="LOGIN")),
+}
+
+
+@pytest.mark.parametrize("form", sorted(WIRE_FORMS))
+def test_each_wire_form_carries_the_password_before_a_move_and_never_after(form, admin_a, user_s, scripted_server,
+                                                                           api_as):
+    side, protocol, behaviour = WIRE_FORMS[form]
+    server = scripted_server(behaviour())
+    prefix = "incoming" if side == "incoming" else "smtp"
+    account = account_for(user_s, protocol=protocol, **{f"{prefix}_port": server.port})
+    check(account)
+    assert sent_secret(server.received, PASSWORD), f"{form}: the capture must see the password it was entered for"
+    server.received.clear()
+    # The same server under another spelling is another place as far as the rule knows: moved without the password.
+    assert patch(api_as(admin_a), account, {f"{prefix}_host": "localhost"}).status_code == 200
+    check(account)
+    assert server.accepted >= 2 and not sent_secret(server.received, PASSWORD)
