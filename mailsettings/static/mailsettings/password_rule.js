@@ -3,7 +3,7 @@
 // password box says which fields decide where it goes (data attributes set by the server, which also enforces
 // the rule without JavaScript): once one of them differs from the page's value, the box is marked required
 // (the person's own account) or a sentence says the stored password will be removed (someone else's).
-(function () {
+function passwordRule() {
   "use strict";
   var boxes = document.querySelectorAll("input[data-password-rule]");
   if (!boxes.length) { return; }
@@ -71,4 +71,10 @@
   form.addEventListener("input", update);
   form.addEventListener("change", update);
   update();
-})();
+}
+// The Django admin loads form media in the head, before the form exists.
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", passwordRule);
+} else {
+  passwordRule();
+}
