@@ -78,3 +78,39 @@ def test_without_javascript_the_server_still_asks_for_the_password(open_page, sh
     shot(page, "refused-without-javascript")
     account.refresh_from_db()
     assert account.incoming_port == 993
+
+
+@pytest.mark.usefixtures("loopback_browser_flows")
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_the_owner_is_asked_for_the_password_of_the_moved_server_and_the_check_then_passes(
+        open_page, shot, js, admin_a, user_s, dovecot, smtp_implicit, celery_worker):
+    from mailsettings.models import MailAccount
+    from mailsettings.services import mail_account_update
+
+    account = MailAccount.objects.create(
+        owner=user_s, organization=user_s.organization, address="alice@example.test",
+        address_normalized="alice@example.test", protocol="imap", incoming_host="localhost",
+        incoming_port=dovecot.imaps_port, incoming_security="ssl", incoming_username="alice@example.test",
+        incoming_password=dovecot.users["alice@example.test"], smtp_host="smtp.old-provider.example", smtp_port=465,
+        smtp_security="ssl", smtp_same_credentials=False, smtp_username="alice@example.test",
+        smtp_password="the old provider's password",
+    )
+    # The organization's outgoing server moved: an admin points the account at it, without the user's password.
+    moved = {"smtp_host": "localhost", "smtp_port": smtp_implicit.port}
+    mail_account_update(actor=admin_a, account=account, data=moved)
+    page = open_page(js=js)
+    sign_in(page, user_s.email)
+    expect(page.locator("#account-status")).to_have_text("Password needed for the new server")
+    expect(page.locator("#password-needed")).to_contain_text("Enter your password for the new server")
+    shot(page, "asked")
+    page.locator("#password-needed a").click()
+    expect(page.locator("input[name=apply_to][value=outgoing]")).to_be_checked()
+    page.fill("#id_password", smtp_implicit.users["alice@example.test"])
+    shot(page, "password")
+    page.get_by_role("button", name="Save and check").click()
+    page.wait_for_url("**/settings/email/runs/*/")
+    expect(page.locator("#advice")).to_contain_text("Everything checked out", timeout=60_000)
+    page.get_by_role("link", name="Back to email settings").click()
+    expect(page.locator("#account-status")).to_have_text("Connected")
+    expect(page.locator("#password-needed")).to_have_count(0)
+    shot(page, "connected")
