@@ -205,8 +205,9 @@ def account_status_after_run(*, run: DiagnosticRun) -> None:
     checked_at = run.started_at or run.created_at
     previous = account_status_locked(account_id=run.account_id)
     if mail_account_record_check(account=run.account, status=status, error_code=error_code, checked_at=checked_at):
-        health_after_check(account=run.account, previous_status=previous, status=status, outcome=error_code,
-                           checked_at=checked_at, run_id=run.pk)
+        # The status as recorded: an account waiting for its password keeps waiting (no "recovered" for it).
+        health_after_check(account=run.account, previous_status=previous, status=run.account.status,
+                           outcome=error_code, checked_at=checked_at, run_id=run.pk)
 
 
 def run_finished_record(*, run: DiagnosticRun) -> None:

@@ -268,3 +268,21 @@ def test_each_wire_form_carries_the_password_before_a_move_and_never_after(form,
     assert patch(api_as(admin_a), account, {f"{prefix}_host": "localhost"}).status_code == 200
     check(account)
     assert server.accepted >= 2 and not sent_secret(server.received, PASSWORD)
+
+
+def test_a_check_of_a_moved_account_tells_nobody_it_works_again(admin_a, user_s, capture, api_as):
+    from accounts.models import AuditEvent
+    from mailsettings.services import mail_account_record_check
+
+    imap_server, smtp_server = capture("imap"), capture("smtp")
+    account = account_for(user_s, incoming_host="old-server.example.test", incoming_port=imap_server.port,
+                          smtp_port=smtp_server.port)
+    mail_account_record_check(account=account, status="connected")  # it worked where it was
+    assert patch(api_as(admin_a), account, {"incoming_host": "127.0.0.1"}).status_code == 200
+    steps = check(account)
+    assert all(step.status in ("passed", "skipped", "warning") for step in steps.values())
+    account.refresh_from_db()
+    assert account.status == "needs_password"
+    # The health trail (and the notifications it feeds) says what the account is, not what the check implied.
+    changes = AuditEvent.objects.filter(action="mail_account.status_changed", target_id=str(account.pk))
+    assert [event.details["to"] for event in changes] in ([], ["needs_password"])
