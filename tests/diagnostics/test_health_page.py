@@ -68,7 +68,7 @@ def test_counts_cover_every_status_of_the_choices_and_link_to_the_filtered_list(
     found = re.findall(r'health-count-number">(\d+)</span> <span class="health-count-label">([^<]+)<', counts)
     assert {label: int(n) for n, label in found} == {
         "Not checked yet": 1, "Connected": 1, "Sign-in failed": 1, "Cannot connect": 1, "Sign in again": 0,
-        "Turned off": 0}
+        "Password needed for the new server": 0, "Turned off": 0}
     response = client.get(re.search(r'href="([^"]*status__exact=auth_failed[^"]*)"', counts).group(1)
                           .replace("&amp;", "&"))
     assert "s@example.test" in response.content.decode() and "b@example.test" not in response.content.decode()
