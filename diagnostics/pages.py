@@ -236,7 +236,7 @@ def _new_account(request: HttpRequest) -> HttpResponse:
         form = MailAccountForm()
     elif "detect" in request.POST:
         try:
-            throttle(request, "lookups")  # the API's providers/detect/ rate: each answer may cost an MX lookup
+            throttle(request, "lookups")  # the API's providers/detect/ rate: a full look-up costs DNS, HTTPS, probes
             detection = mail_selectors.provider_detect(
                 actor=user, address=request.POST.get("address"), protocol=request.POST.get("protocol")
             )
