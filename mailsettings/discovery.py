@@ -325,8 +325,8 @@ _REASONS = {
 }
 _NOTE_TEXTS = {
     "autoconfig_refused": _(
-        "{url} was not asked: {host} points to a private or reserved network address ({ip}), which this service "
-        "does not connect to."),
+        "{url} was not asked: {host} points to a private or reserved network address, which this service does not "
+        "connect to."),
     "autoconfig_ignored": _("{url} was ignored: {reason}."),
     "plain_http": _(
         "These settings came over plain HTTP, which anyone on the way could have changed: check them with your "

@@ -52,8 +52,8 @@ def fetch_config(url: str, *, source: str, domain: str, options: ProbeOptions, m
         result = fetch(url, options=options, max_bytes=max_bytes, timeout=timeout, allow_http=allow_http)
     except FetchError as error:
         if error.reason == "target_not_allowed":
-            return Found(notes=[("autoconfig_refused", {"url": shown, "host": error.details.get("host", ""),
-                                                        "ip": error.details.get("ip", "")})])
+            # Not which address: the answer would map internal names for anyone who asks (the policy says none).
+            return Found(notes=[("autoconfig_refused", {"url": shown, "host": error.details.get("host", "")})])
         if error.reason in _NOTED:
             return Found(notes=[("autoconfig_ignored", {"url": shown, "reason": error.reason})])
         return Found(finished=error.reason != "timeout")

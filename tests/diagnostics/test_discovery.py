@@ -119,7 +119,8 @@ def test_an_autoconfig_host_on_a_private_address_is_refused_and_the_answer_says_
     assert web.requests == []
     assert detection.source == "guess"
     refused = next(n for n in detection.notes if n.code == "autoconfig_refused")
-    assert web.address in str(refused.message) and "not asked" in str(refused.message)
+    assert "not asked" in str(refused.message) and "private or reserved" in str(refused.message)
+    assert web.address not in str(detection.to_dict())  # which address is not said
 
 
 @pytest.mark.parametrize(("body", "reason", "words"), [
@@ -313,5 +314,5 @@ def test_private_and_metadata_addresses_are_refused_in_an_isolated_network():
     assert lines[0] == "srv"
     refused = [line for line in lines if line.startswith("autoconfig_refused")]
     assert len(refused) == 2
-    assert "autoconfig.private.example points to a private or reserved network address (10.1.2.3)" in refused[0]
-    assert "(169.254.169.254)" in refused[1]
+    assert "autoconfig.private.example points to a private or reserved network address," in refused[0]
+    assert "10.1.2.3" not in done.stdout and "169.254.169.254" not in done.stdout  # which address is not said
