@@ -25,6 +25,7 @@ class OAuthStartInput(MailAccountInput):
 class OAuthStartView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "lookups"
+    error_statuses = {"post": (404, 409, 429)}  # owner not found; address or owner already bound; rate
 
     @extend_schema(
         request=OAuthStartInput,

@@ -142,6 +142,6 @@ def test_the_migration_refolds_stored_local_parts(user_s):
 
     account = account_create(user_s, address="Straße@example.com")
     MailAccount.objects.filter(pk=account.pk).update(address_normalized="strasse@example.com")  # as casefold stored
-    migration = importlib.import_module("mailsettings.migrations.0002_needs_password_status")
+    migration = importlib.import_module("mailsettings.migrations.0003_needs_password_status")
     migration.refold_local_parts(apps, None)
     assert MailAccount.objects.get(pk=account.pk).address_normalized == "straße@example.com"
