@@ -109,8 +109,11 @@ class _ServiceRulesForm(forms.ModelForm):
                     missing = password_rule.passwords_missing(account=account, cleaned=values)
                     if missing:
                         raise password_rule.password_required_error(missing)
+                    moved = password_rule.token_moved(account=account, cleaned=values)
+                    if moved:
+                        raise password_rule.sign_in_required_error(moved)
             except InvalidInput as exc:
-                form_add_product_error(self, exc, summary=exc.code == "password_required")
+                form_add_product_error(self, exc, summary=exc.code in ("password_required", "sign_in_required"))
         return cleaned
 
     @property

@@ -48,3 +48,14 @@ class PasswordRequired(InvalidInput):
         "This change decides where your password is sent, so it needs the password again. Enter it with the "
         "change."
     )
+
+
+class SignInRequired(InvalidInput):
+    """A change of where an OAuth2 binding's token is sent (mailsettings.password_rule): the token goes only to the
+    servers it was granted for, so other servers need a new sign-in."""
+
+    code = "sign_in_required"
+    default_message = _(
+        "This account signs in with OAuth2, and its sign-in is sent only to the servers it was granted for. To use "
+        "other servers, sign in again with them."
+    )

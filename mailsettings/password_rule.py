@@ -13,6 +13,10 @@ A change to any of those needs, in the same request, the password that would be 
 - an admin or operator changing someone else's account may not know it: the password that would have gone to
   the new place is cleared instead, and the account waits for its owner (status needs_password).
 
+An OAuth2 binding has no password but a token, sent the same way (XOAUTH2): a change of its servers is refused
+to the owner (SignInRequired: sign in again with the new servers) and discards the tokens for anyone else (status
+reauth_required: the owner signs in again).
+
 The service (mailsettings.services.mail_account_update) applies the rule for the API, the pages and the admin;
 the forms ask the same functions, so a person sees the requirement before saving.
 """
@@ -23,7 +27,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from mailsettings.errors import PasswordRequired
+from mailsettings.errors import PasswordRequired, SignInRequired
 from mailsettings.models import AuthMethod
 
 INCOMING_BINDING = ("protocol", "incoming_host", "incoming_port", "incoming_security", "incoming_username")
@@ -92,3 +96,15 @@ def passwords_clear(account: Any, missing: list[str]) -> list[str]:
             cleared.append(name)
     return cleared
 
+
+
+def token_moved(*, account: Any, cleaned: Mapping[str, Any]) -> list[str]:
+    """The fields of an OAuth2 binding whose change would send its token somewhere else ([] for a password one)."""
+    if account.auth_method != AuthMethod.OAUTH2:
+        return []
+    return [name for name in (*INCOMING_BINDING, *OUTGOING_BINDING)
+            if name in cleaned and cleaned[name] != getattr(account, name)]
+
+
+def sign_in_required_error(moved: list[str]) -> SignInRequired:
+    return SignInRequired(fields={name: [SignInRequired.default_message] for name in moved})

@@ -188,6 +188,9 @@ def mail_account_update(*, actor: User, account: MailAccount, data: Mapping[str,
         missing = password_rule.passwords_missing(account=fresh, cleaned=cleaned)
         if missing and actor.pk == fresh.owner_id:
             raise password_rule.password_required_error(missing)
+        token_moved = password_rule.token_moved(account=fresh, cleaned=cleaned)  # the same rule, OAuth2 bindings
+        if token_moved and actor.pk == fresh.owner_id:
+            raise password_rule.sign_in_required_error(token_moved)
         if "address_normalized" in changed and fresh.is_active:
             _check_free(
                 actor=actor, owner=None, address_normalized=cleaned["address_normalized"], exclude_pk=fresh.pk
@@ -199,6 +202,12 @@ def mail_account_update(*, actor: User, account: MailAccount, data: Mapping[str,
         audited = list(changed)
         if CONNECTION_FIELDS.intersection(changed):
             _reset_check(fresh, changed)
+        if token_moved:
+            oauth_credential_discard(account=fresh)  # its tokens go (revoked after commit): the owner signs in again
+            cleared.append("oauth_tokens")
+            if fresh.is_active:
+                fresh.status = AccountStatus.REAUTH_REQUIRED
+                changed += [name for name in ("status", "last_error_code") if name not in changed]
         _save_audited(
             actor=actor, account=fresh, action="mail_account.updated", fields=audited,
             update_fields=[*changed, "updated_at"], details={"passwords_cleared": cleared} if cleared else None,

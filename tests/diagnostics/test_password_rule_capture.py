@@ -286,3 +286,31 @@ def test_a_check_of_a_moved_account_tells_nobody_it_works_again(admin_a, user_s,
     # The health trail (and the notifications it feeds) says what the account is, not what the check implied.
     changes = AuditEvent.objects.filter(action="mail_account.status_changed", target_id=str(account.pk))
     assert [event.details["to"] for event in changes] in ([], ["needs_password"])
+
+
+# --- OAuth2 bindings: the token is sent the same way, so the same rule holds -----------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_an_oauth2_bindings_token_never_reaches_a_server_an_admin_moved_it_to(
+        admin_a, user_s, api_as, scripted_server, oauth_provider, dovecot_oauth, smtp_oauth, test_ca):
+    from mailsettings.models_oauth import OAuthCredential
+    from tests.oauth_helpers import bind_with_oauth
+    from tests.servers.dovecot import CAROL
+
+    account = bind_with_oauth(user_s, dovecot=dovecot_oauth, smtp_oauth=smtp_oauth, ca_file=test_ca.ca_pem,
+                              address=CAROL)
+    DiagnosticRun.objects.all().delete()  # the check the callback queued
+    token = OAuthCredential.objects.get(account=account).access_token
+    assert token
+    # A TLS server that takes any XOAUTH2 sign-in, where someone would like to receive the token.
+    server = scripted_server(s.imap(capabilities="IMAP4rev1 SASL-IR AUTH=XOAUTH2 AUTH=OAUTHBEARER",
+                                    login_reply=s.IMAP_LOGIN_OK), tls="implicit")
+    moved = {"incoming_host": "127.0.0.1", "incoming_port": server.port}
+    refused = patch(api_as(user_s), account, moved)  # the owner: sign in again with the new servers
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "sign_in_required"
+    assert patch(api_as(admin_a), account, moved).status_code == 200
+    check(account)
+    assert not sent_secret(server.received, token)
+    account.refresh_from_db()
+    assert account.status == "reauth_required"
+    assert OAuthCredential.objects.get(account=account).access_token == ""
