@@ -135,6 +135,7 @@ class SentTestView(APIView):
     POST: send it (202), count its copies in Sent, delete the test messages. Never part of the periodic re-check."""
 
     throttle_scope = "sent_test"
+    error_statuses = {"get": (403, 409), "post": (409, 429, 503)}
 
     def get_throttles(self):
         return [ScopedRateThrottle()] if self.request.method == "POST" else []

@@ -33,6 +33,15 @@ class SentTestNeedsPassword(Conflict):
                         "accounts connected with a provider sign-in.")
 
 
+class PasswordNeededFirst(Conflict):
+    """The password rule removed this account's password (its server was moved): nothing signs in until the owner
+    enters it again."""
+
+    code = "password_needed"  # noqa: S105 - a code, not a password
+    default_message = _("Enter your password for the new server first: it was removed when the account's server "
+                        "settings were changed.")
+
+
 class RunInFlight(Conflict):
     code = "run_in_flight"
     default_message = _("A check of this account is running. Wait until it has finished, then try again.")

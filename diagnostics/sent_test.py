@@ -9,7 +9,7 @@ from django.conf import settings
 
 from diagnostics import judge
 from diagnostics.probes import sent_copies
-from diagnostics.probes.results import Security, Step, StepResult
+from diagnostics.probes.results import Code, Security, Step, StepResult
 from diagnostics.sent_test_message import compose, new_message_id
 
 STEPS = (str(Step.SEND), str(Step.SENT_FOLDER), str(Step.CLEANUP))
@@ -34,6 +34,12 @@ def walk(run, writer) -> None:
     from diagnostics.runner import probe_options  # the runner imports this module
 
     account = run.account
+    if account.missing_passwords:
+        # The password rule removed a password after this run was asked for: nothing is sent, nothing signs in.
+        writer.skip(Step.SEND, because=Code.PASSWORD_NEEDED, code=Code.PASSWORD_NEEDED)
+        for name in STEPS[1:]:
+            writer.skip(name, because=Code.PASSWORD_NEEDED)
+        return
     options = probe_options(deadline=writer.deadline)
     message = compose(account.address, message_id=new_message_id(account.address))
     written: set[str] = set()

@@ -17,6 +17,7 @@ from config.errors import InvalidInput, PermissionDenied
 from diagnostics import judge
 from diagnostics.errors import (
     AccountDisabled,
+    PasswordNeededFirst,
     QueueUnavailable,
     RunInFlight,
     SentTestNeedsImap,
@@ -99,6 +100,8 @@ def _sent_test_allowed(account: MailAccount) -> None:
         raise SentTestNeedsImap()
     if account.auth_method != "password":
         raise SentTestNeedsPassword()  # the test signs in with the stored password only
+    if account.missing_passwords:
+        raise PasswordNeededFirst()  # removed by the password rule: nothing signs in until the owner enters it
 
 
 def tool_port_check_start(*, actor: User, host: str, port: int) -> DiagnosticRun:

@@ -314,3 +314,17 @@ def test_an_oauth2_bindings_token_never_reaches_a_server_an_admin_moved_it_to(
     account.refresh_from_db()
     assert account.status == "reauth_required"
     assert OAuthCredential.objects.get(account=account).access_token == ""
+
+
+def test_send_a_test_message_waits_for_the_password_too(admin_a, user_s, capture, api_as):
+    smtp_server = capture("smtp")
+    account = account_for(user_s, smtp_host="old-smtp.example.test", smtp_port=smtp_server.port)
+    queued = DiagnosticRun.objects.create(organization=account.organization, account=account, kind="sent_test")
+    assert patch(api_as(admin_a), account, {"smtp_host": "127.0.0.1"}).status_code == 200
+    # The test asked for before the move sends nothing where the account now points...
+    runner.run_execute(run_id=queued.pk)
+    assert not sent_secret(smtp_server.received, PASSWORD) and smtp_server.accepted == 0
+    assert queued.steps.get(name="send").code == "password_needed"
+    # ...and a new one is refused with the sentence until the owner enters the password.
+    response = api_as(user_s).post(f"/api/v1/mail-accounts/{account.pk}/sent-test/")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "password_needed"
