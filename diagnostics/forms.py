@@ -6,7 +6,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from diagnostics.runner import allowed_ports
+from diagnostics.walk import allowed_ports
 
 
 def _port_list(ports: list[int]) -> str:

@@ -30,6 +30,15 @@ _PASSED_MESSAGES = {
     "cleanup": _("The test messages were deleted from the Sent folder and the Inbox."),
 }
 
+# Why a step was skipped when it is not an earlier step's failure: the run itself stopped (lifecycle, walk).
+_SKIPPED_MESSAGES = {
+    "run_time_limit": _("Skipped: the check ran out of time."),
+    "worker_lost": _("Skipped: the check was interrupted before this step."),
+    "queue_unavailable": _("Skipped: the check could not be queued."),
+    "run_stopped": _("Skipped: the check stopped because of a problem on our side."),
+    Code.PASSWORD_NEEDED: _("Skipped: enter your password for the new server first."),
+}
+
 # Codes that say the credentials (not the connection) are the problem. plaintext_login_refused is not one: the
 # server would not even look at the password over an unencrypted connection (a security setting, T1).
 AUTH_CODES = frozenset({
@@ -50,12 +59,7 @@ def status_of(result: StepResult) -> str:
 
 def step_message(*, name: str, status: str, code: str, details: Mapping[str, Any] | None = None) -> Any:
     if status == StepStatus.SKIPPED:
-        because = (details or {}).get("skipped_because")
-        if because == "run_time_limit":
-            return _("Skipped: the check ran out of time.")
-        if because == Code.PASSWORD_NEEDED:
-            return _("Skipped: enter your password for the new server first.")
-        return _("Skipped: an earlier step failed.")
+        return _SKIPPED_MESSAGES.get((details or {}).get("skipped_because"), _("Skipped: an earlier step failed."))
     if status == StepStatus.ERROR:
         return _("This step could not finish.")
     if not code or code == Code.OK:

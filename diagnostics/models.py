@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
+from diagnostics.probes.results import Step
 from mailsettings.models import MailAccount
 
 
@@ -31,6 +32,17 @@ class RunStatus(models.TextChoices):
 
 
 IN_FLIGHT = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+# The rows each kind of run writes, in order: the walk writes them, a run that stops early writes the rest as
+# skipped (every finished run reads as a whole), and the pages show the ones still to come.
+STEPS_OF_KIND: dict[str, tuple[Step, ...]] = {
+    RunKind.ACCOUNT: (Step.SETTINGS, Step.DOMAIN, Step.DNS, Step.PORT, Step.TLS, Step.GREETING, Step.LOGIN,
+                      Step.FOLDERS, Step.SMTP_AUTH, Step.DUPLICATES),
+    RunKind.PORT_CHECK: (Step.DNS, Step.PORT),
+    RunKind.DOMAIN_DETAILS: (Step.DOMAIN, Step.DNS, Step.PORT),
+    # "Send a test message": sent through SMTP, copies counted in Sent, test messages deleted.
+    RunKind.SENT_TEST: (Step.SEND, Step.SENT_FOLDER, Step.CLEANUP),
+}
 
 
 class StepStatus(models.TextChoices):
@@ -59,6 +71,9 @@ class DiagnosticRun(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False, db_index=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    # When a queued run's message was published a second time because no worker took the first (lost by a
+    # broker restarted without persistence); a run still queued well after that is replaced.
+    republished_at = models.DateTimeField(null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:

@@ -30,9 +30,8 @@ from diagnostics import judge, selectors, services
 from diagnostics.errors import SentTestNeedsImap
 from diagnostics.forms import DomainDetailsForm, PortCheckForm
 from diagnostics.mail_records_text import describe
-from diagnostics.models import DiagnosticRun, RunKind
+from diagnostics.models import STEPS_OF_KIND, DiagnosticRun, RunKind
 from diagnostics.oauth.offers import SIGN_IN_CODES, oauth_offer_for_account, oauth_offer_for_detection
-from diagnostics.runner import ACCOUNT_STEPS
 from locks.errors import SettingsLocked
 from mailsettings import selectors as mail_selectors
 from mailsettings import services as mail_services
@@ -54,12 +53,6 @@ STEP_LABELS = {
     "send": _("Sending the test message"),
     "sent_folder": _("Copies in the Sent folder"),
     "cleanup": _("Deleting the test messages"),
-}
-EXPECTED_STEPS = {
-    RunKind.ACCOUNT: tuple(str(name) for name in ACCOUNT_STEPS),
-    RunKind.PORT_CHECK: ("dns", "port"),
-    RunKind.DOMAIN_DETAILS: ("domain", "dns", "port"),
-    RunKind.SENT_TEST: ("send", "sent_folder", "cleanup"),
 }
 POLL_SECONDS = 2  # the JavaScript poller
 REFRESH_SECONDS = 5  # the whole page's reload without JavaScript: heavier, so less often
@@ -123,7 +116,7 @@ def run_context(run: DiagnosticRun, *, viewer: Any = None) -> dict[str, Any]:
         done = {s.name for s in steps}
         rows += [{"name": name, "label": STEP_LABELS.get(name, name), "status": "waiting",
                   "status_label": _("Waiting"), "message": ""}
-                 for name in EXPECTED_STEPS.get(run.kind, ()) if name not in done]
+                 for name in STEPS_OF_KIND[run.kind] if name not in done]
     advice = judge.run_advice(run)
     domain = next((s.details for s in steps if s.name == "domain"), None)
     if domain and run.kind == RunKind.DOMAIN_DETAILS:

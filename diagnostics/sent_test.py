@@ -1,6 +1,6 @@
 """The walk of a "Send a test message" run (RunKind.SENT_TEST): send, count the copies in Sent, clean up.
 
-Called by the runner like the other walks. The account's password is read here, inside the worker, and goes only
+Called by diagnostics.walk like the other walks. The account's password is read here, inside the worker, and goes only
 to the account's own SMTP and IMAP servers; the task message carried the run id only.
 """
 from __future__ import annotations
@@ -8,11 +8,12 @@ from __future__ import annotations
 from django.conf import settings
 
 from diagnostics import judge
+from diagnostics.models import STEPS_OF_KIND, RunKind
 from diagnostics.probes import sent_copies
 from diagnostics.probes.results import Code, Security, Step, StepResult
 from diagnostics.sent_test_message import compose, new_message_id
 
-STEPS = (str(Step.SEND), str(Step.SENT_FOLDER), str(Step.CLEANUP))
+STEPS = tuple(str(step) for step in STEPS_OF_KIND[RunKind.SENT_TEST])
 
 
 def _record(writer, wanted: tuple[str, ...], session_result, written: set[str]) -> None:
@@ -30,9 +31,8 @@ def _record(writer, wanted: tuple[str, ...], session_result, written: set[str]) 
             writer.skip(name, because="an_earlier_step_failed")
 
 
-def walk(run, writer) -> None:
-    from diagnostics.runner import probe_options  # the runner imports this module
-
+def walk(run, writer, *, options) -> None:
+    """`options`: the probes' limits and policy for this run (diagnostics.walk.probe_options)."""
     account = run.account
     if account.missing_passwords:
         # The password rule removed a password after this run was asked for: nothing is sent, nothing signs in.
@@ -40,7 +40,6 @@ def walk(run, writer) -> None:
         for name in STEPS[1:]:
             writer.skip(name, because=Code.PASSWORD_NEEDED)
         return
-    options = probe_options(deadline=writer.deadline)
     message = compose(account.address, message_id=new_message_id(account.address))
     written: set[str] = set()
 

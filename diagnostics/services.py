@@ -1,5 +1,5 @@
 """Writes of diagnostics: starting runs (with the guards that keep the service from being abused), enqueueing them,
-the periodic sweep and re-check, and what a finished run changes on the account."""
+and the periodic re-check. A run's life after that (claim, finish, giving up, the sweep) is diagnostics.lifecycle."""
 from __future__ import annotations
 
 import logging
@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from accounts.services import audit_record
 from config.errors import InvalidInput, PermissionDenied
-from diagnostics import judge
+from diagnostics import judge, lifecycle
 from diagnostics.errors import (
     AccountDisabled,
     PasswordNeededFirst,
@@ -24,16 +24,12 @@ from diagnostics.errors import (
     SentTestNeedsPassword,
     TooManyFailedSignIns,
 )
-from diagnostics.health.services import account_status_locked, health_after_check
-from diagnostics.models import IN_FLIGHT, DiagnosticRun, DiagnosticStep, RunKind, RunStatus, RunTrigger
-from diagnostics.notify.models import WebhookEvent
-from diagnostics.notify.subscriptions import organization_listens
+from diagnostics.models import IN_FLIGHT, DiagnosticRun, DiagnosticStep, RunKind, RunTrigger
 from diagnostics.probes.dns import same_server_addresses
-from diagnostics.runner import allowed_ports, longest_run_seconds, run_mark_error
+from diagnostics.walk import allowed_ports
 from mailsettings.hosts import HostError, normalize_host
 from mailsettings.models import AccountStatus, MailAccount
 from mailsettings.selectors import mail_account_active_for_recheck, mail_account_get
-from mailsettings.services import mail_account_record_check
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +37,16 @@ logger = logging.getLogger(__name__)
 # --- starting runs ---------------------------------------------------------------------------------------------
 
 def diagnostic_run_start(*, actor: User, account_id: int) -> tuple[DiagnosticRun, bool]:
-    """A user asks to check an account. Returns (run, created): a run already in flight is returned as it is."""
+    """A user asks to check an account. Returns (run, created): a run already in flight is returned as it is,
+    unless no worker ever took it (lifecycle.run_recover_untaken): then it is published again, or replaced."""
     account = mail_account_get(actor=actor, account_id=account_id)  # tenant scope and settings lock
     if not account.is_active:
         raise AccountDisabled()
     in_flight = _in_flight(account)
     if in_flight is not None:
-        return in_flight, False
+        in_flight = lifecycle.run_recover_untaken(in_flight)
+        if in_flight is not None:
+            return in_flight, False
     _guard_failed_sign_ins(account)
     run, created = diagnostic_run_create_for_account(account=account, trigger=RunTrigger.USER, requested_by=actor)
     if created:
@@ -177,68 +176,22 @@ def _guard_failed_sign_ins(account: MailAccount) -> None:
 # --- enqueueing ----------------------------------------------------------------------------------------------
 
 def run_enqueue(run: DiagnosticRun) -> None:
-    """Publish the run's task after commit. A dead broker marks the run `error` (never left queued) and answers
-    503 queue_unavailable. The message holds the run id only: no secret travels through the broker."""
-    from diagnostics.tasks import run_diagnostic  # tasks import this module
+    """Publish the run's task now and return once the broker has it. A dead broker marks the run `error`
+    (never left queued) and raises QueueUnavailable (503 queue_unavailable).
 
-    published: list[bool] = []
-
-    def publish() -> None:
-        try:
-            run_diagnostic.apply_async(args=[run.pk])
-            published.append(True)
-        except Exception:  # kombu raises OperationalError, or OSError from the socket
-            logger.warning("broker unreachable: diagnostic run %s recorded as error", run.pk, exc_info=True)
-            run_mark_error(run_id=run.pk, outcome="queue_unavailable")
-            published.append(False)
-
-    transaction.on_commit(publish)
-    if published == [False]:
+    Call it after the run's row is committed, outside any atomic() block: inside one, a worker could look for the
+    run before it exists, and a failed publish could not be reported. The durable block makes Django refuse
+    (RuntimeError) instead of letting that pass silently; the transactions of Django's TestCase are exempt, and
+    publish then waits for their commit, as before any other commit."""
+    outcome: list[bool] = []
+    with transaction.atomic(durable=True):
+        transaction.on_commit(lambda: outcome.append(lifecycle.run_publish(run_id=run.pk)))
+    if outcome == [False]:
+        lifecycle.run_mark_error(run_id=run.pk, outcome="queue_unavailable")
         raise QueueUnavailable()
 
 
-# --- what a finished run changes -------------------------------------------------------------------------------
-
-def account_status_after_run(*, run: DiagnosticRun) -> None:
-    rows = list(run.steps.values_list("name", "status", "code"))
-    status = judge.account_status_for(run_status=run.status, rows=rows)
-    if status is None:
-        return
-    error_code = "" if run.outcome in ("", "ok") else run.outcome
-    checked_at = run.started_at or run.created_at
-    previous = account_status_locked(account_id=run.account_id)
-    if mail_account_record_check(account=run.account, status=status, error_code=error_code, checked_at=checked_at):
-        # The status as recorded: an account waiting for its password keeps waiting (no "recovered" for it).
-        health_after_check(account=run.account, previous_status=previous, status=run.account.status,
-                           outcome=error_code, checked_at=checked_at, run_id=run.pk)
-
-
-def run_finished_record(*, run: DiagnosticRun) -> None:
-    """Audit a finished run when the organization has a webhook endpoint listening for `run.finished`: the
-    periodic re-check of every account would otherwise fill the trail with events nobody reads."""
-    if run.kind == RunKind.ACCOUNT and run.account_id:
-        account_status_after_run(run=run)
-    if organization_listens(organization_id=run.organization_id, event_type=WebhookEvent.RUN_FINISHED):
-        audit_record(action="diagnostic.finished", actor=None, organization=run.organization, target=run,
-                     details={"run": run.pk, "kind": run.kind, "status": run.status, "outcome": run.outcome,
-                              "account": run.account_id})
-
-
 # --- periodic work ---------------------------------------------------------------------------------------------
-
-def runs_sweep_stale() -> int:
-    """Runs whose worker is gone: running for longer than any live worker could (the hard time limit would have
-    killed it), or queued for longer than DIAGNOSTICS_QUEUED_STALE_AFTER (no worker took them). Marked error
-    `worker_lost`, never left in flight forever."""
-    now = timezone.now()
-    running_cutoff = now - timedelta(seconds=max(settings.DIAGNOSTICS_STALE_AFTER, longest_run_seconds()))
-    queued_cutoff = now - timedelta(seconds=settings.DIAGNOSTICS_QUEUED_STALE_AFTER)
-    stale = DiagnosticRun.objects.filter(
-        Q(status=RunStatus.RUNNING, started_at__lt=running_cutoff)
-        | Q(status=RunStatus.QUEUED, created_at__lt=queued_cutoff)
-    ).values_list("pk", flat=True)
-    return sum(run_mark_error(run_id=pk, outcome="worker_lost") for pk in list(stale))
-
 
 def accounts_recheck_due(*, limit: int | None = None) -> int:
     """Queue a scheduled run for active accounts not checked within DIAGNOSTICS_RECHECK_INTERVAL, at most

@@ -224,6 +224,10 @@ CELERY_TIMEZONE = TIME_ZONE
 DIAGNOSTICS_CONNECT_TIMEOUT = env_float("DIAGNOSTICS_CONNECT_TIMEOUT", 5.0)
 DIAGNOSTICS_STEP_TIMEOUT = env_float("DIAGNOSTICS_STEP_TIMEOUT", 20.0)
 DIAGNOSTICS_RUN_TIMEOUT = env_float("DIAGNOSTICS_RUN_TIMEOUT", 90.0)
+# The run task's Celery limits follow the run's budget: the soft limit leaves time to write the verdict, the hard
+# limit kills a worker stuck past it. diagnostics.lifecycle.longest_run_seconds() reads the same value.
+DIAGNOSTICS_TASK_SOFT_TIME_LIMIT = DIAGNOSTICS_RUN_TIMEOUT + 10
+DIAGNOSTICS_TASK_TIME_LIMIT = DIAGNOSTICS_RUN_TIMEOUT + 30
 DIAGNOSTICS_ALLOWED_NETWORKS = env_list("DIAGNOSTICS_ALLOWED_NETWORKS")
 DIAGNOSTICS_CA_FILE = env_str("DIAGNOSTICS_CA_FILE")
 # Ports runs may reach beyond the standard mail ports (2525: a common alternative submission port).
@@ -236,6 +240,10 @@ DIAGNOSTICS_MTA_STS_PORT = env_int("DIAGNOSTICS_MTA_STS_PORT", 443)
 DIAGNOSTICS_SENT_TEST_WAIT = env_float("DIAGNOSTICS_SENT_TEST_WAIT", 15.0)
 DIAGNOSTICS_RECHECK_INTERVAL = env_int("DIAGNOSTICS_RECHECK_INTERVAL", 6 * 3600)
 DIAGNOSTICS_STALE_AFTER = env_int("DIAGNOSTICS_STALE_AFTER", 300)
+# A run queued this long without a worker taking it is published again, once (its message may have been lost with
+# a broker restarted without persistence); still queued this long after that, a new request replaces it.
+DIAGNOSTICS_QUEUED_REPUBLISH_AFTER = env_int("DIAGNOSTICS_QUEUED_REPUBLISH_AFTER", 90)
+# Queued this long, a run is given up as worker_lost even if nobody asks again (a busy queue may hold many runs).
 DIAGNOSTICS_QUEUED_STALE_AFTER = env_int("DIAGNOSTICS_QUEUED_STALE_AFTER", 3600)
 DIAGNOSTICS_RECHECK_BATCH = env_int("DIAGNOSTICS_RECHECK_BATCH", 1000)
 # Failed sign-ins against one server from one organization: after SLOW, one run per BACKOFF seconds; after STOP,

@@ -3,8 +3,8 @@ access token, refreshed first when it is about to expire. A token the server ref
 more; a grant the provider refuses for good ends as reauth_required; a provider that cannot be reached now is a
 transient failure (server_busy), never "wrong password".
 
-`for_account(account, module)` wraps a probe module (imap, pop3, smtp) so the runner calls it as it calls the module
-itself (`probe_session(...)`): nothing else in the runner knows about OAuth2.
+`for_account(account, module)` wraps a probe module (imap, pop3, smtp) so the walk calls it as it calls the module
+itself (`probe_session(...)`): nothing else in the walk knows about OAuth2.
 """
 from __future__ import annotations
 

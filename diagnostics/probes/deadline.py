@@ -1,6 +1,6 @@
 """The run's deadline over every probe operation.
 
-A run has a time budget; the runner checks it between phases, but one phase (a DNS lookup, a connect, a
+A run has a time budget; the walk checks it between phases, but one phase (a DNS lookup, a connect, a
 handshake, a read) could still run its own full limit past it. So each operation's limit is the smaller of its
 own and the time left before the run's deadline (an absolute time.monotonic() value, None: no run deadline).
 """

@@ -324,12 +324,12 @@ def connect_checked(host: str, port: int, *, options: ProbeOptions,
 # --- walking the steps of one session ------------------------------------------------------------------
 
 class SessionStopped(Exception):
-    """A step failed; the session ends and the runner decides what the remaining steps become."""
+    """A step failed; the session ends and the walk decides what the remaining steps become."""
 
 
 class SessionRecorder:
     """Runs the steps of one protocol session: times each, keeps its transcript, turns errors into codes,
-    appends the StepResult and tells `on_step` (so the runner can write each row as it finishes)."""
+    appends the StepResult and tells `on_step` (so the walk can write each row as it finishes)."""
 
     def __init__(self, result: SessionResult, *, options: ProbeOptions, secrets: list[str],
                  on_step: Callable[[StepResult], None] | None = None):

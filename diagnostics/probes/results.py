@@ -97,6 +97,7 @@ class Step(enum.StrEnum):
     LOGIN = "login"
     FOLDERS = "folders"
     SMTP_AUTH = "smtp_auth"
+    DUPLICATES = "duplicates"
     # "Send a test message": sent through SMTP, copies counted in Sent, test messages deleted.
     SEND = "send"
     SENT_FOLDER = "sent_folder"

@@ -6,7 +6,7 @@ Starts Dovecot, aiosmtpd (implicit TLS) and a DNS server on 127.0.0.1, a databas
 database `mailbind_bench` when DATABASE_URL is set, else a SQLite file) and a broker (CELERY_BROKER_URL, else the
 filesystem transport in a temporary folder). Every process gets the same settings through the environment.
 
-t1 = median time of one account run executed in-process (diagnostics.runner.run_execute): the raw limit,
+t1 = median time of one account run executed in-process (diagnostics.walk.run_execute): the raw limit,
 sampled before and after the worker runs.
 T(C) = wall time from accounts_recheck_due(limit=N) until the database shows every run finished, with a
 `celery worker --pool=prefork --concurrency=C` subprocess consuming. Printed: T(C) against N*t1/C.
@@ -267,8 +267,8 @@ def make_all_due() -> None:
 def measure_raw(*, accounts: list, samples: int) -> tuple[list[float], Counter]:
     """Seconds of run_execute for `samples` accounts, in this process, after one warm-up run (not counted)."""
     from diagnostics.models import DiagnosticRun, RunTrigger
-    from diagnostics.runner import run_execute
     from diagnostics.services import diagnostic_run_create_for_account
+    from diagnostics.walk import run_execute
 
     seconds, statuses = [], Counter()
     for index, account in enumerate(accounts[: samples + 1]):

@@ -23,7 +23,7 @@ RECORDS = {
 @pytest.mark.parametrize("locale", ["en", "ja"])
 def test_the_domain_details_tool_shows_the_mail_records(open_page, shot, user_s, loopback_browser_flows, js,
                                                         locale):
-    from diagnostics import runner
+    from diagnostics import walk
     from diagnostics.models import DiagnosticRun
 
     loopback_browser_flows.zone.update(RECORDS)
@@ -33,7 +33,7 @@ def test_the_domain_details_tool_shows_the_mail_records(open_page, shot, user_s,
     page.fill("#id_domain", "records.test")
     page.click("main form button[type=submit]")
     page.wait_for_url("**/tools/runs/*/")
-    runner.run_execute(run_id=DiagnosticRun.objects.get().pk)
+    walk.run_execute(run_id=DiagnosticRun.objects.get().pk)
     page.reload()
     records = page.locator("#mail-records")
     expect(records).to_be_visible()
@@ -69,7 +69,7 @@ def _account(owner, dovecot, smtp_implicit, **fields):
 @JS
 def test_send_a_test_message_shows_what_will_be_sent_then_the_result(open_page, shot, settings, user_s, dovecot,
                                                                     smtp_implicit, loopback_browser_flows, js):
-    from diagnostics import runner
+    from diagnostics import walk
     from diagnostics.models import DiagnosticRun
 
     settings.DIAGNOSTICS_SENT_TEST_WAIT = 1.0
@@ -85,7 +85,7 @@ def test_send_a_test_message_shows_what_will_be_sent_then_the_result(open_page, 
     before = len(smtp_implicit.messages)
     page.get_by_role("button", name="Send it and count the copies").click()
     page.wait_for_url("**/settings/email/runs/*/")
-    runner.run_execute(run_id=DiagnosticRun.objects.get().pk)
+    walk.run_execute(run_id=DiagnosticRun.objects.get().pk)
     page.reload()
     expect(page.locator("#run-progress")).to_have_attribute("data-finished", "true")
     # This test server accepts mail without delivering it: no copy reaches Sent (T5).

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
 
 
 def _finished_run(owner, *, address, incoming_port, incoming_security, incoming_password, smtp_implicit):
-    from diagnostics import runner
+    from diagnostics import walk
     from diagnostics.models import DiagnosticRun, RunKind
     from mailsettings.models import MailAccount
 
@@ -25,7 +25,7 @@ def _finished_run(owner, *, address, incoming_port, incoming_security, incoming_
     )
     run = DiagnosticRun.objects.create(organization=owner.organization, account=account, kind=RunKind.ACCOUNT,
                                        requested_by=owner)
-    runner.run_execute(run_id=run.pk)
+    walk.run_execute(run_id=run.pk)
     run.refresh_from_db()
     return run
 

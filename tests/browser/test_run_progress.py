@@ -19,7 +19,7 @@ def _queued_port_check(user, port):
 
 
 def test_each_update_is_announced_by_the_persistent_status_region(open_page, shot, user_s, dovecot):
-    from diagnostics import runner
+    from diagnostics import walk
 
     run = _queued_port_check(user_s, dovecot.imaps_port)
     page = open_page()
@@ -33,7 +33,7 @@ def test_each_update_is_announced_by_the_persistent_status_region(open_page, sho
     expect(page.locator("#run-progress")).not_to_have_attribute("aria-busy", "true")
     expect(page.locator("#run-progress [role=status]")).to_have_count(0)
 
-    runner.run_execute(run_id=run.pk)
+    walk.run_execute(run_id=run.pk)
     expect(announcer).to_contain_text("The check has finished.")
     expect(announcer).to_contain_text("Connection to the ports — Passed")
     expect(announcer).to_contain_text("Everything checked out")

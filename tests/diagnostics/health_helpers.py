@@ -1,5 +1,5 @@
 """Builders for the health, notification and metrics tests: accounts made through the ORM and checks finished
-through the same code the runner calls when a run ends (diagnostics.services.run_finished_record)."""
+through the same code the walk calls when a run ends (diagnostics.lifecycle.run_finished_record)."""
 from __future__ import annotations
 
 import datetime
@@ -7,13 +7,13 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from diagnostics.lifecycle import run_finished_record
 from diagnostics.models import DiagnosticRun, DiagnosticStep
 from diagnostics.probes.results import WARNING_CODES
-from diagnostics.services import run_finished_record
 from mailsettings.models import MailAccount
 
 LONG_AGO = timezone.now() - datetime.timedelta(days=60)
-# The step whose failure gives each outcome (what the runner would have written).
+# The step whose failure gives each outcome (what the walk would have written).
 _STEP_OF = {
     "auth_invalid_credentials": "login", "auth_app_password_required": "login", "smtp_auth_failed": "smtp_auth",
     "port_closed": "port", "port_filtered": "port", "dns_not_found": "dns", "tls_certificate_invalid": "tls",
@@ -37,7 +37,7 @@ def make_account(owner, address: str | None = None, **fields) -> MailAccount:
 
 def finish_check(account: MailAccount, outcome: str = "ok", *, at: datetime.datetime | None = None,
                  trigger: str = "schedule") -> DiagnosticRun:
-    """A finished account run with `outcome`, ended the way the runner ends one (verdict, status, streak, audit)."""
+    """A finished account run with `outcome`, ended the way the lifecycle ends one (verdict, status, streak, audit)."""
     at = at or timezone.now()
     if outcome == "ok":
         status, step, step_status = "passed", "login", "passed"

@@ -109,7 +109,7 @@ def test_a_locked_user_cannot_start_a_run_of_their_account(api_as, admin_a, user
 
 
 def record_failed_sign_in(account, *, step="login", host=None, code="auth_invalid_credentials", ip=None):
-    """A finished run whose sign-in row failed, as the runner writes it (the guard counts these rows)."""
+    """A finished run whose sign-in row failed, as the walk writes it (the guard counts these rows)."""
     from django.utils import timezone
 
     run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind="account",

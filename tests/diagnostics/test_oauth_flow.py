@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import AuditEvent
-from diagnostics import runner
+from diagnostics import walk
 from diagnostics.models import DiagnosticRun
 from locks.services import settings_lock_create
 from mailsettings.models import MailAccount
@@ -62,7 +62,7 @@ def test_signing_in_binds_the_account_and_its_check_passes_with_xoauth2(
     assert "mail" in credential.scope_list
 
     run = DiagnosticRun.objects.get(account=account)
-    runner.run_execute(run_id=run.pk)
+    walk.run_execute(run_id=run.pk)
     run.refresh_from_db()
     steps = {s.name: (s.status, s.code) for s in run.steps.all()}
     assert run.status == "passed", steps

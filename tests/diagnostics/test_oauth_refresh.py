@@ -12,7 +12,7 @@ from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
-from diagnostics import judge, runner
+from diagnostics import judge, walk
 from diagnostics.models import DiagnosticRun
 from diagnostics.oauth.refresh import RefreshUnavailable, oauth_access_token
 from diagnostics.services import diagnostic_run_create_for_account
@@ -36,7 +36,7 @@ def bound(user_s, oauth_provider, dovecot_oauth, smtp_oauth, test_ca):
 
 def _check(account) -> tuple[DiagnosticRun, dict]:
     run, _created = diagnostic_run_create_for_account(account=account, trigger="user")
-    runner.run_execute(run_id=run.pk)
+    walk.run_execute(run_id=run.pk)
     run.refresh_from_db()
     account.refresh_from_db()
     return run, {s.name: (s.status, s.code) for s in run.steps.all()}

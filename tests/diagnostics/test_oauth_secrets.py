@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
-from diagnostics import runner
+from diagnostics import walk
 from diagnostics.models import DiagnosticRun, DiagnosticStep
 from mailsettings.models_oauth import OAuthClient, OAuthCredential
 from tests.oauth_helpers import bind_with_oauth
@@ -43,7 +43,7 @@ def test_no_token_leaves_the_service(user_s, admin_a, api_as, oauth_provider, do
         account = bind_with_oauth(user_s, dovecot=dovecot_oauth, smtp_oauth=smtp_oauth, ca_file=test_ca.ca_pem,
                                   address=CAROL)
         oauth_provider.expire_access_tokens(CAROL)  # the run refreshes: two generations of tokens to look for
-        runner.run_execute(run_id=DiagnosticRun.objects.get(account=account).pk)
+        walk.run_execute(run_id=DiagnosticRun.objects.get(account=account).pk)
         OAuthCredential.objects.filter(account=account).update(expires_at=None)
         from diagnostics.tasks_oauth import refresh_due_tokens
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.utils.html import escape
 
-from diagnostics import runner
+from diagnostics import walk
 from diagnostics.models import DiagnosticRun
 from locks.services import settings_lock_create
 from mailsettings.models import MailAccount
@@ -144,7 +144,7 @@ def test_saving_registers_the_account_and_shows_the_run_until_its_advice(pages, 
     assert 'id="run-announcer"' in waiting and "aria-busy" not in waiting
     assert "0 of 10 steps done" in waiting and "Your mail account was saved" in waiting
 
-    runner.run_execute(run_id=run.pk)  # what the worker does; the worker itself is in the browser tests
+    walk.run_execute(run_id=run.pk)  # what the worker does; the worker itself is in the browser tests
     done = client.get(response["Location"]).content.decode()
     assert 'http-equiv="refresh"' not in done and 'data-finished="true"' in done
     assert "Everything checked out" in done and "Signing in to the incoming server works." in done
@@ -162,7 +162,7 @@ def test_a_failed_check_ends_with_the_advice_in_plain_words(pages, user_s, dovec
     client = pages(user_s)
     client.post("/settings/email/", form_data(dovecot, smtp_implicit, incoming_password=SENTINEL))
     run = DiagnosticRun.objects.get()
-    runner.run_execute(run_id=run.pk)
+    walk.run_execute(run_id=run.pk)
     html = client.get(f"/settings/email/runs/{run.pk}/").content.decode()
     assert "The user name or password was not accepted" in html
     assert "Type the password by hand" in html

@@ -2,7 +2,7 @@
 with exactly what will be sent, and the POP3 explanation instead for POP3 accounts."""
 import pytest
 
-from diagnostics import runner
+from diagnostics import walk
 from diagnostics.models import DiagnosticRun, RunKind
 from tests.pages_client import PageClient
 
@@ -39,7 +39,7 @@ def test_the_domain_details_tool_shows_each_record_with_its_verdict_and_advice(s
     _serve(dns_server, RECORDS)
     response = signed_in.post("/tools/domain-details/", {"domain": "records.test"})
     run = DiagnosticRun.objects.get()
-    runner.run_execute(run_id=run.pk)
+    walk.run_execute(run_id=run.pk)
     run.refresh_from_db()
     domain = run.steps.get(name="domain")
     assert (domain.status, domain.code) == ("warning", "mail_records_problem")

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from diagnostics import runner
+from diagnostics import walk
 from diagnostics.models import DiagnosticRun
 from tests.pages_client import PageClient
 
@@ -37,7 +37,7 @@ def test_a_port_check_runs_and_shows_its_steps(signed_in, dovecot, settings):
     assert response["Location"] == f"/tools/runs/{run.pk}/"
     waiting = signed_in.get(response["Location"]).content.decode()
     assert 'http-equiv="refresh"' in waiting and f"localhost:{dovecot.imaps_port}" in waiting
-    runner.run_execute(run_id=run.pk)
+    walk.run_execute(run_id=run.pk)
     done = signed_in.get(response["Location"]).content.decode()
     assert "The ports accept connections." in done and "Everything checked out" in done
     assert 'http-equiv="refresh"' not in done
@@ -56,7 +56,7 @@ def test_domain_details_show_the_provider_and_its_servers(signed_in):
     response = signed_in.post("/tools/domain-details/", {"domain": "someone@gmail-hosted.test"})
     run = DiagnosticRun.objects.get()
     assert response["Location"] == f"/tools/runs/{run.pk}/"
-    runner.run_execute(run_id=run.pk)
+    walk.run_execute(run_id=run.pk)
     html = signed_in.get(f"/tools/runs/{run.pk}/steps/").content.decode()
     assert "Google Workspace" in html and "aspmx.l.google.com" in html
     assert "imap.gmail.com:993 (IMAP, SSL/TLS)" in html and "smtp.gmail.com:587 (STARTTLS)" in html

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from diagnostics import runner
+from diagnostics import walk
 from diagnostics.models import DiagnosticRun, RunKind
 from mailsettings.models import MailAccount
 from tests.servers import scripted as s
@@ -80,9 +80,9 @@ def account_for(owner, **fields) -> MailAccount:
 
 
 def check(account) -> dict:
-    """A check as a person asks for it (the runner the worker calls), and its step rows."""
+    """A check as a person asks for it (the walk the worker calls), and its step rows."""
     run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind=RunKind.ACCOUNT)
-    runner.run_execute(run_id=run.pk)
+    walk.run_execute(run_id=run.pk)
     return {step.name: step for step in run.steps.all()}
 
 
@@ -225,7 +225,7 @@ def test_the_periodic_recheck_sends_no_password_to_the_new_server(admin_a, user_
     assert patch(api_as(admin_a), account, {"incoming_host": "127.0.0.1"}).status_code == 200
     assert accounts_recheck_due() == 1
     run = DiagnosticRun.objects.get(account=account, trigger="schedule")
-    runner.run_execute(run_id=run.pk)
+    walk.run_execute(run_id=run.pk)
     assert server.accepted >= 1 and not sent_secret(server.received, PASSWORD)
     account.refresh_from_db()
     assert account.status == "needs_password"  # a check without sign-in does not end the wait
@@ -322,7 +322,7 @@ def test_send_a_test_message_waits_for_the_password_too(admin_a, user_s, capture
     queued = DiagnosticRun.objects.create(organization=account.organization, account=account, kind="sent_test")
     assert patch(api_as(admin_a), account, {"smtp_host": "127.0.0.1"}).status_code == 200
     # The test asked for before the move sends nothing where the account now points...
-    runner.run_execute(run_id=queued.pk)
+    walk.run_execute(run_id=queued.pk)
     assert not sent_secret(smtp_server.received, PASSWORD) and smtp_server.accepted == 0
     assert queued.steps.get(name="send").code == "password_needed"
     # ...and a new one is refused with the sentence until the owner enters the password.

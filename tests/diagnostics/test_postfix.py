@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from diagnostics import runner
+from diagnostics import walk
 from diagnostics.models import DiagnosticRun, RunKind
 from diagnostics.probes import smtp
 from diagnostics.probes.results import Code, Step
@@ -69,7 +69,7 @@ def test_postfix_whose_auth_backend_is_down_is_a_transient_busy_server_not_a_wro
 
 def _run(account):
     run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind=RunKind.ACCOUNT)
-    runner.run_execute(run_id=run.pk)
+    walk.run_execute(run_id=run.pk)
     run.refresh_from_db()
     account.refresh_from_db()
     return run, {s.name: s for s in run.steps.all()}

@@ -8,7 +8,7 @@ import pytest
 
 from diagnostics.probes import imap, pop3, smtp, xoauth2
 from diagnostics.probes.results import Code
-from diagnostics.runner import probe_options
+from diagnostics.walk import probe_options
 from tests.oauth_helpers import issue_token
 from tests.servers.dovecot import CAROL
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from diagnostics import judge, runner
+from diagnostics import judge, walk
 from diagnostics.alerts import imap_alert
 from diagnostics.models import DiagnosticRun, RunKind
 from diagnostics.probes import imap, pop3
@@ -131,7 +131,7 @@ def test_dovecots_alert_after_login_is_a_warning_on_the_login_step(dovecot):
 def test_an_account_run_with_dovecots_alert_passes_with_a_warning_and_shows_the_text(user_s, make_account, dovecot):
     account = make_account(user_s, address=ALERTED, incoming_password=dovecot.users[ALERTED])
     run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind=RunKind.ACCOUNT)
-    runner.run_execute(run_id=run.pk)
+    walk.run_execute(run_id=run.pk)
     run.refresh_from_db()
     account.refresh_from_db()
     steps = {step.name: step for step in run.steps.all()}

@@ -1,10 +1,10 @@
-"""Celery configuration of the tasks, the stale-run sweep and the periodic re-check."""
+"""Celery configuration of the tasks and the periodic re-check."""
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from diagnostics import services, tasks
+from diagnostics import lifecycle, services, tasks
 from diagnostics.models import DiagnosticRun
 
 
@@ -12,6 +12,7 @@ def test_the_run_task_is_acked_late_with_soft_and_hard_limits():
     task = tasks.run_diagnostic
     assert task.acks_late is True and task.reject_on_worker_lost is True
     assert 0 < task.soft_time_limit < task.time_limit
+    assert task.name == lifecycle.RUN_TASK  # the name the lifecycle publishes it by
     # A briefly unavailable database is retried instead of leaving the run queued until the sweep.
     from django.db import OperationalError
 
@@ -24,46 +25,6 @@ def test_the_beat_schedule_names_real_tasks():
     app.loader.import_default_modules()
     for entry in app.conf.beat_schedule.values():
         assert entry["task"] in app.tasks
-
-
-@pytest.mark.django_db
-def test_the_sweep_marks_runs_stuck_in_flight_as_worker_lost(user_s, make_account, settings):
-    from diagnostics.runner import longest_run_seconds
-
-    account = make_account(user_s)
-    now = timezone.now()
-    beyond_any_worker = now - timedelta(seconds=max(settings.DIAGNOSTICS_STALE_AFTER, longest_run_seconds()) + 5)
-    stuck = DiagnosticRun.objects.create(organization=account.organization, account=account, kind="account",
-                                         status="running", created_at=beyond_any_worker, started_at=beyond_any_worker)
-    # Queued a long time, started just now: a live worker is walking it.
-    walking = DiagnosticRun.objects.create(organization=account.organization, kind="port_check", status="running",
-                                           created_at=beyond_any_worker, started_at=now,
-                                           target={"host": "localhost", "port": 993})
-    waiting = DiagnosticRun.objects.create(organization=account.organization, kind="port_check", status="queued",
-                                           created_at=beyond_any_worker, target={"host": "localhost", "port": 993})
-    forgotten = DiagnosticRun.objects.create(
-        organization=account.organization, kind="port_check", status="queued",
-        created_at=now - timedelta(seconds=settings.DIAGNOSTICS_QUEUED_STALE_AFTER + 5),
-        target={"host": "localhost", "port": 993})
-    assert services.runs_sweep_stale() == 2
-    for run in (stuck, walking, waiting, forgotten):
-        run.refresh_from_db()
-    assert (stuck.status, stuck.outcome) == ("error", "worker_lost") and stuck.finished_at
-    assert (forgotten.status, forgotten.outcome) == ("error", "worker_lost")
-    assert walking.status == "running" and waiting.status == "queued"
-
-
-@pytest.mark.django_db
-def test_a_run_finishing_after_the_sweep_does_not_overwrite_its_verdict(user_s, make_account):
-    from diagnostics import runner
-
-    account = make_account(user_s)
-    run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind="account",
-                                       status="running", started_at=timezone.now())
-    assert runner.run_mark_error(run_id=run.pk, outcome="worker_lost")
-    assert runner._finish(run, status="passed", outcome="ok") is False
-    run.refresh_from_db()
-    assert (run.status, run.outcome) == ("error", "worker_lost")
 
 
 @pytest.mark.django_db

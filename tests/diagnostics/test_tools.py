@@ -1,14 +1,14 @@
 """The self-service tools: port check and domain details, as runs."""
 import pytest
 
-from diagnostics import runner
+from diagnostics import walk
 from diagnostics.models import DiagnosticRun
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_diagnostics")]
 
 
 def execute(run_id):
-    runner.run_execute(run_id=run_id)
+    walk.run_execute(run_id=run_id)
     return DiagnosticRun.objects.get(pk=run_id)
 
 

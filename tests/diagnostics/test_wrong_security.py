@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from diagnostics import runner
+from diagnostics import walk
 from diagnostics.advice import advice_for
 from diagnostics.models import DiagnosticRun, RunKind
 from diagnostics.probes import imap, pop3, smtp
@@ -189,7 +189,7 @@ def test_an_account_with_starttls_on_both_implicit_ports_ends_in_seconds_with_bo
                            smtp_password=postfix.users[ALICE])
     run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind=RunKind.ACCOUNT)
     started = time.monotonic()
-    runner.run_execute(run_id=run.pk)
+    walk.run_execute(run_id=run.pk)
     elapsed = time.monotonic() - started
     run.refresh_from_db()
     account.refresh_from_db()

@@ -11,9 +11,9 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from config.errors import MailbindError
-from diagnostics import judge, runner, services
+from diagnostics import judge, services, walk
 from diagnostics.api import RunOutput
-from diagnostics.models import DiagnosticRun, DiagnosticStep, RunStatus, RunTrigger
+from diagnostics.models import STEPS_OF_KIND, DiagnosticRun, DiagnosticStep, RunKind, RunStatus, RunTrigger
 from mailsettings.addresses import AddressError, normalize_address
 from mailsettings.models import MailAccount
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             self.stderr.write(f"A check of this account is already running (run {run.pk}); following it.")
             self._follow(run, progress, wait)
         elif inline:
-            runner.run_execute(run_id=run.pk, on_step=progress)
+            walk.run_execute(run_id=run.pk, on_step=progress)
         else:
             try:
                 services.run_enqueue(run)
@@ -88,7 +88,8 @@ class Command(BaseCommand):
     def _print_step(self, step: DiagnosticStep) -> None:
         message = judge.step_message(name=step.name, status=step.status, code=step.code, details=step.details)
         code = f" [{step.code}]" if step.code and step.code != "ok" else ""
-        self.stdout.write(f"[{step.position:>2}/10] {STATUS_MARK.get(step.status, step.status)} "
+        total = len(STEPS_OF_KIND[RunKind.ACCOUNT])
+        self.stdout.write(f"[{step.position:>2}/{total}] {STATUS_MARK.get(step.status, step.status)} "
                           f"{step.name:<10} {message}{code} ({step.duration_ms} ms)")
 
     def _print_summary(self, run: DiagnosticRun) -> None:

@@ -1,12 +1,13 @@
-"""The runner: walks a run's steps, writes each step row the moment it finishes, decides skips, judges the run.
+"""The walk: a run's steps in order, each row written the moment it finishes, skips decided, the run judged.
 
 The Celery task, `manage.py diagnose --inline`, and the periodic re-check all call `run_execute`; nothing else
-walks steps. Probes (diagnostics/probes) do the network; classify/advice are pure; this module is the order.
+walks steps. The run's lifecycle around the walk (claim, finish, give up) is diagnostics.lifecycle; probes
+(diagnostics/probes) do the network; classify/advice/judge are pure; this module is the order.
 
-An account run walks ten steps: settings, domain, dns, port, tls, greeting, login, folders, smtp_auth,
-duplicates. dns/port/tls/greeting cover both servers (incoming and outgoing) in one row each: they come from one
-session per server without credentials. login+folders come from a second incoming session with credentials,
-smtp_auth from a second outgoing one, so each of those rows is written as soon as its server answers.
+An account run walks the steps of models.STEPS_OF_KIND. dns/port/tls/greeting cover both servers (incoming and
+outgoing) in one row each: they come from one session per server without credentials. login+folders come from a
+second incoming session with credentials, smtp_auth from a second outgoing one, so each of those rows is written
+as soon as its server answers.
 """
 from __future__ import annotations
 
@@ -18,20 +19,16 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
-from django.utils.translation import override
 
-from diagnostics import judge, sent_test
-from diagnostics.models import IN_FLIGHT, DiagnosticRun, DiagnosticStep, RunKind, RunStatus, StepStatus
+from diagnostics import judge, lifecycle, sent_test
+from diagnostics.models import DiagnosticRun, DiagnosticStep, RunKind, RunStatus, StepStatus
 from diagnostics.oauth.signin import for_account  # OAuth2 bindings sign in with a token
 from diagnostics.probes import imap, pop3, smtp
 from diagnostics.probes.dns import resolve_host
 from diagnostics.probes.mail_records import add_mail_records
 from diagnostics.probes.net import ProbeOptions
 from diagnostics.probes.ports import ALL_STANDARD_PORTS, check_port, check_settings
-from diagnostics.probes.results import Code, Security, Step, StepResult, plain
+from diagnostics.probes.results import Code, Security, Step, StepResult
 from mailsettings.addresses import Address
 from mailsettings.discovery import detect
 from mailsettings.providers import mismatched_hosts, provider_saves_sent_mail
@@ -39,13 +36,6 @@ from mailsettings.warnings import sent_copy_saver
 
 logger = logging.getLogger(__name__)
 
-# A run re-delivered after a worker died starts again at most this many times in all.
-MAX_ATTEMPTS = 2
-
-ACCOUNT_STEPS = (
-    Step.SETTINGS, Step.DOMAIN, Step.DNS, Step.PORT, Step.TLS, Step.GREETING, Step.LOGIN, Step.FOLDERS,
-    Step.SMTP_AUTH, "duplicates",
-)
 _INCOMING = {"imap": imap, "pop3": pop3}
 
 
@@ -74,15 +64,6 @@ class RunTimedOut(Exception):
     """The run's own time budget ran out between steps."""
 
 
-# The rows every kind of run writes, in order: a run that stops early writes the rest as skipped.
-STEPS_OF_KIND = {
-    RunKind.ACCOUNT: tuple(str(step) for step in ACCOUNT_STEPS),
-    RunKind.PORT_CHECK: ("dns", "port"),
-    RunKind.DOMAIN_DETAILS: ("domain", "dns", "port"),
-    RunKind.SENT_TEST: sent_test.STEPS,
-}
-
-
 @dataclass
 class StepWriter:
     """Writes step rows in order as they finish and tells the caller (progress lines of the CLI)."""
@@ -94,16 +75,15 @@ class StepWriter:
 
     def write(self, name: str, status: str, code: str = "", *, details: dict | None = None,
               duration_ms: int = 0) -> DiagnosticStep:
-        with override("en"):
-            message = str(judge.step_message(name=str(name), status=status, code=code, details=details))
-        row = DiagnosticStep.objects.create(
-            run=self.run, position=len(self.rows) + 1, name=str(name), status=status, code=code or "",
-            message=message, duration_ms=duration_ms, details=plain(details or {}),
-        )
+        row = lifecycle.step_write(self.run, position=len(self.rows) + 1, name=name, status=status, code=code,
+                                   details=details, duration_ms=duration_ms)
+        self._written(row)
+        return row
+
+    def _written(self, row: DiagnosticStep) -> None:
         self.rows.append(row)
         if self.on_step is not None:
             self.on_step(row)
-        return row
 
     def write_result(self, name: str, result: StepResult) -> DiagnosticStep:
         return self.write(name, judge.status_of(result), str(result.code),
@@ -116,99 +96,36 @@ class StepWriter:
         if self.deadline and time.monotonic() > self.deadline:
             raise RunTimedOut()
 
-    def skip_rest(self, kind: str, *, because: str) -> None:
+    def skip_rest(self, *, because: str) -> None:
         """A run stopped early still reads as a whole: the steps it did not reach are written as skipped."""
-        written = {row.name for row in self.rows}
-        for name in STEPS_OF_KIND[kind]:
-            if name not in written:
-                self.skip(name, because=because)
-
-
-# --- claiming and finishing --------------------------------------------------------------------------------
-
-def longest_run_seconds() -> float:
-    """No live worker can still be executing a run started longer ago than this: the hard time limit kills it."""
-    return settings.DIAGNOSTICS_RUN_TIMEOUT + 30 + 30
-
-
-def _claim(run_id: int) -> DiagnosticRun | None:
-    """Move a queued (or re-delivered running) run to running; None when it is finished, gave up, or is being
-    executed by someone else right now."""
-    with transaction.atomic():
-        run = DiagnosticRun.objects.select_for_update().filter(pk=run_id).first()
-        if run is None or run.status not in IN_FLIGHT:
-            # Return early, without touching the row, if the run already finished: tasks are idempotent.
-            return None
-        if run.status == RunStatus.RUNNING:
-            started = run.started_at or run.created_at
-            if (timezone.now() - started).total_seconds() < longest_run_seconds():
-                return None  # another executor may still be walking it: never two writers on one run
-            if run.attempts >= MAX_ATTEMPTS:
-                _finish(run, status=RunStatus.ERROR, outcome="worker_lost")
-                return None
-            # Its worker died mid-run (acks_late re-delivered it): start over from a clean slate.
-            run.steps.all().delete()
-        DiagnosticRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
-        )
-    run.refresh_from_db()
-    return run
-
-
-def _finish(run: DiagnosticRun, *, status: str, outcome: str) -> bool:
-    """Finish a run that is still in flight. False when something else (the sweep) finished it meanwhile: its
-    verdict stands, and nothing is written over it."""
-    finished_at = timezone.now()
-    updated = DiagnosticRun.objects.filter(pk=run.pk, status__in=IN_FLIGHT).update(
-        status=status, outcome=outcome, finished_at=finished_at
-    )
-    if updated:
-        run.status, run.outcome, run.finished_at = status, outcome, finished_at
-    return bool(updated)
-
-
-def run_mark_error(*, run_id: int, outcome: str) -> bool:
-    """Mark an unfinished run as error (lost worker, dead broker). False if it had finished. The account keeps its
-    status: a run that could not finish says nothing about it."""
-    updated = DiagnosticRun.objects.filter(pk=run_id, status__in=IN_FLIGHT).update(
-        status=RunStatus.ERROR, outcome=outcome, finished_at=timezone.now()
-    )
-    return bool(updated)
+        for row in lifecycle.steps_skip_missing(self.run, because=because):
+            self._written(row)
 
 
 def run_execute(*, run_id: int, on_step: Callable[[DiagnosticStep], None] | None = None) -> DiagnosticRun | None:
-    """Execute one run by id. Returns the finished run, or None when there was nothing to do."""
-    run = _claim(run_id)
+    """Execute one run by id: claim it, walk its steps, finish it. Returns the finished run, or None when there
+    was nothing to do (finished, or another executor holds it)."""
+    run = lifecycle.run_claim(run_id)
     if run is None:
         return None
     writer = StepWriter(run=run, on_step=on_step, deadline=time.monotonic() + settings.DIAGNOSTICS_RUN_TIMEOUT)
     walk = {RunKind.ACCOUNT: _walk_account, RunKind.PORT_CHECK: _walk_port_check,
-            RunKind.DOMAIN_DETAILS: _walk_domain_details, RunKind.SENT_TEST: sent_test.walk}[run.kind]
+            RunKind.DOMAIN_DETAILS: _walk_domain_details, RunKind.SENT_TEST: _walk_sent_test}[run.kind]
     try:
         walk(run, writer)
     except (RunTimedOut, SoftTimeLimitExceeded):
         # The run's budget, or Celery's soft limit (caught before Exception: it is one), ran out.
-        writer.skip_rest(run.kind, because="run_time_limit")
+        writer.skip_rest(because="run_time_limit")
         verdict = (RunStatus.ERROR, str(Code.TIMEOUT))
     except Exception:
         # A bug must not leave the run running forever; the traceback goes to the log, never to the user.
         logger.exception("diagnostic run %s failed unexpectedly", run.pk)
-        writer.skip_rest(run.kind, because="run_stopped")
+        writer.skip_rest(because="run_stopped")
         verdict = (RunStatus.ERROR, "internal_error")
     else:
         verdict = judge.judge_run([(row.status, row.code) for row in writer.rows])
-    # The run's verdict and the account status it implies are one change: nobody reads a finished run beside an
-    # account that does not show it yet.
-    with transaction.atomic():
-        if _finish(run, status=verdict[0], outcome=verdict[1]):
-            _after_run(run)
+    lifecycle.run_finish(run, status=verdict[0], outcome=verdict[1])
     return run
-
-
-def _after_run(run: DiagnosticRun) -> None:
-    from diagnostics.services import run_finished_record
-
-    run_finished_record(run=run)
 
 
 # --- account runs ------------------------------------------------------------------------------------------
@@ -281,7 +198,7 @@ def _walk_account(run: DiagnosticRun, writer: StepWriter) -> None:
     saver = sent_copy_saver(domain_provider=provider, smtp_host=account.smtp_host)
     verdict = judge.sent_copy_verdict(save_sent_on_server=account.save_sent_on_server,
                                       provider_saves_sent=provider_saves_sent_mail(saver))
-    writer.write_result("duplicates", verdict)
+    writer.write_result(Step.DUPLICATES, verdict)
 
 
 def _detect(writer: StepWriter, address: Address, *, protocol: str = "imap"):
@@ -339,6 +256,12 @@ def _credentials_session(writer: StepWriter, *, module, wanted: tuple[str, ...],
             written.add(name)
         else:
             writer.skip(name, because="an_earlier_step_failed")
+
+
+# --- "Send a test message" ------------------------------------------------------------------------------------
+
+def _walk_sent_test(run: DiagnosticRun, writer: StepWriter) -> None:
+    sent_test.walk(run, writer, options=probe_options(deadline=writer.deadline))
 
 
 # --- the self-service tools ----------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
-"""Account runs walked in-process (the same runner the worker calls) against real servers on loopback."""
+"""Account runs walked in-process (the same walk the worker calls) against real servers on loopback."""
 import json
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from diagnostics import runner
+from diagnostics import lifecycle, walk
 from diagnostics.models import DiagnosticRun, RunKind
 from tests.servers.ports import free_port
 
@@ -17,7 +17,7 @@ ORDER = ["settings", "domain", "dns", "port", "tls", "greeting", "login", "folde
 def run_for(account):
     run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind=RunKind.ACCOUNT)
     written = []
-    runner.run_execute(run_id=run.pk, on_step=lambda row: written.append(row.name))
+    walk.run_execute(run_id=run.pk, on_step=lambda row: written.append(row.name))
     run.refresh_from_db()
     account.refresh_from_db()
     return run, {s.name: s for s in run.steps.all()}, written
@@ -132,23 +132,23 @@ def test_a_finished_run_is_not_run_again(user_s, make_account):
     account = make_account(user_s)
     run, _steps, _ = run_for(account)
     finished_at = run.finished_at
-    assert runner.run_execute(run_id=run.pk) is None
+    assert walk.run_execute(run_id=run.pk) is None
     run.refresh_from_db()
     assert run.finished_at == finished_at and run.steps.count() == len(ORDER)
 
 
 def test_a_run_redelivered_after_its_worker_died_starts_over_once_then_gives_up(user_s, make_account):
-    long_ago = timezone.now() - timedelta(seconds=runner.longest_run_seconds() + 1)
+    long_ago = timezone.now() - timedelta(seconds=lifecycle.longest_run_seconds() + 1)
     account = make_account(user_s)
     run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind=RunKind.ACCOUNT,
                                        status="running", attempts=1, started_at=long_ago)
     run.steps.create(position=1, name="settings", status="passed")
-    runner.run_execute(run_id=run.pk)
+    walk.run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == "passed" and run.attempts == 2 and run.steps.count() == len(ORDER)
     lost = DiagnosticRun.objects.create(organization=account.organization, account=account, kind=RunKind.ACCOUNT,
                                         status="running", attempts=2, started_at=long_ago)
-    runner.run_execute(run_id=lost.pk)
+    walk.run_execute(run_id=lost.pk)
     lost.refresh_from_db()
     assert (lost.status, lost.outcome) == ("error", "worker_lost")
 
@@ -158,7 +158,7 @@ def test_a_run_another_executor_is_walking_is_left_alone(user_s, make_account):
     run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind=RunKind.ACCOUNT,
                                        status="running", attempts=1, started_at=timezone.now())
     run.steps.create(position=1, name="settings", status="passed")
-    assert runner.run_execute(run_id=run.pk) is None
+    assert walk.run_execute(run_id=run.pk) is None
     run.refresh_from_db()
     assert run.status == "running" and run.attempts == 1 and run.steps.count() == 1
 
@@ -173,7 +173,7 @@ def test_celerys_soft_time_limit_ends_the_run_as_a_timeout_with_every_step_accou
         if row.position == 3:  # the worker's soft limit fires while the run walks its third step
             raise SoftTimeLimitExceeded()
 
-    runner.run_execute(run_id=run.pk, on_step=signal_arrives)
+    walk.run_execute(run_id=run.pk, on_step=signal_arrives)
     run.refresh_from_db()
     account.refresh_from_db()
     assert (run.status, run.outcome) == ("error", "timeout")
