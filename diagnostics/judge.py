@@ -15,19 +15,19 @@ from diagnostics.probes.results import Code, SessionResult, Step, StepResult
 from mailsettings.models import AccountStatus
 
 _PASSED_MESSAGES = {
-    "settings": _("Ports and security fit the protocols."),
-    "domain": _("The domain's mail provider was identified."),
-    "dns": _("The server names resolve."),
-    "port": _("The ports accept connections."),
-    "tls": _("The secure connection and its certificate are valid."),
-    "greeting": _("The servers answer with the expected protocol."),
-    "login": _("Signing in to the incoming server works."),
-    "folders": _("The Inbox and Sent folders are there."),
-    "smtp_auth": _("Signing in to the outgoing server works."),
-    "duplicates": _("No risk of duplicate sent mail."),
-    "send": _("The test message was sent."),
-    "sent_folder": _("Exactly one copy of the test message is in the Sent folder."),
-    "cleanup": _("The test messages were deleted from the Sent folder and the Inbox."),
+    Step.SETTINGS: _("Ports and security fit the protocols."),
+    Step.DOMAIN: _("The domain's mail provider was identified."),
+    Step.DNS: _("The server names resolve."),
+    Step.PORT: _("The ports accept connections."),
+    Step.TLS: _("The secure connection and its certificate are valid."),
+    Step.GREETING: _("The servers answer with the expected protocol."),
+    Step.LOGIN: _("Signing in to the incoming server works."),
+    Step.FOLDERS: _("The Inbox and Sent folders are there."),
+    Step.SMTP_AUTH: _("Signing in to the outgoing server works."),
+    Step.DUPLICATES: _("No risk of duplicate sent mail."),
+    Step.SEND: _("The test message was sent."),
+    Step.SENT_FOLDER: _("Exactly one copy of the test message is in the Sent folder."),
+    Step.CLEANUP: _("The test messages were deleted from the Sent folder and the Inbox."),
 }
 
 # Why a step was skipped when it is not an earlier step's failure: the run itself stopped (lifecycle, walk).
@@ -48,7 +48,9 @@ AUTH_CODES = frozenset({
     Code.PROTOCOL_DISABLED, Code.PROTOCOL_DISABLED_BY_ADMIN,
 })
 # Steps whose failure means the mailbox cannot be reached at all.
-CONNECTION_STEPS = frozenset({"dns", "port", "tls", "greeting", "login", "smtp_auth"})
+CONNECTION_STEPS = frozenset({Step.DNS, Step.PORT, Step.TLS, Step.GREETING, Step.LOGIN, Step.SMTP_AUTH})
+# Steps that sign in with the account's password.
+SIGN_IN_STEPS = frozenset({Step.LOGIN, Step.SMTP_AUTH})
 
 
 def status_of(result: StepResult) -> str:
@@ -63,16 +65,16 @@ def step_message(*, name: str, status: str, code: str, details: Mapping[str, Any
     if status == StepStatus.ERROR:
         return _("This step could not finish.")
     if not code or code == Code.OK:
-        if name == "cleanup" and details and any(
+        if name == Step.CLEANUP and details and any(
                 isinstance(side, Mapping) and (side.get("left") or side.get("flagged_deleted"))
                 for side in details.values()):
             return _("Some test messages could not be deleted: delete the messages with the subject "
                      "“mailbind: sent-mail test” from the Sent folder and the Inbox yourself.")
-        if name == "domain" and details and details.get("source") == "guess":
+        if name == Step.DOMAIN and details and details.get("source") == "guess":
             return _("No known provider serves this domain: the usual server names were assumed.")
-        if name == "dns" and _addresses_refused(details):
+        if name == Step.DNS and _addresses_refused(details):
             return _("The server name points to a private or reserved address, which this service does not reach.")
-        if name == "tls" and details and all(
+        if name == Step.TLS and details and all(
                 isinstance(side, Mapping) and side.get("not_applicable") for side in details.values()):
             return _("No secure connection is configured: passwords travel unencrypted.")
         return _PASSED_MESSAGES.get(name, _("Passed."))
@@ -168,7 +170,7 @@ def merge_sessions(name: str, sessions: Mapping[str, SessionResult]) -> StepResu
 def sent_copy_verdict(*, save_sent_on_server: bool, provider_saves_sent: bool) -> StepResult:
     verdict = classify_sent_copy(save_sent_copy=save_sent_on_server, provider_saves_sent=provider_saves_sent)
     return StepResult(
-        step="duplicates", code=verdict.code,
+        step=Step.DUPLICATES, code=verdict.code,
         details={"save_sent_on_server": save_sent_on_server, "provider_saves_sent": provider_saves_sent},
     )
 
@@ -202,7 +204,7 @@ def account_status_for(*, run_status: str, rows: Iterable[tuple[str, str, str]])
     failed = [(name, code) for name, status, code in rows if status == StepStatus.FAILED]
     if any(code == Code.REAUTH_REQUIRED for _name, code in failed):
         return AccountStatus.REAUTH_REQUIRED  # an OAuth2 grant the provider refused for good: sign in again
-    if any(name in ("login", "smtp_auth") and code in AUTH_CODES for name, code in failed):
+    if any(name in SIGN_IN_STEPS and code in AUTH_CODES for name, code in failed):
         return AccountStatus.AUTH_FAILED
     if any(name in CONNECTION_STEPS for name, _code in failed):
         return AccountStatus.CONNECTION_FAILED

@@ -32,27 +32,29 @@ from diagnostics.forms import DomainDetailsForm, PortCheckForm
 from diagnostics.mail_records_text import describe
 from diagnostics.models import STEPS_OF_KIND, DiagnosticRun, RunKind
 from diagnostics.oauth.offers import SIGN_IN_CODES, oauth_offer_for_account, oauth_offer_for_detection
+from diagnostics.probes.results import Step
 from locks.errors import SettingsLocked
 from mailsettings import selectors as mail_selectors
 from mailsettings import services as mail_services
 from mailsettings.forms import MailAccountForm, PasswordChangeForm
-from mailsettings.models import MailAccount, Security
+from mailsettings.models import MailAccount
+from mailsettings.vocabulary import Security
 from mailsettings.warnings import account_warnings
 
 STEP_LABELS = {
-    "settings": _("Ports and security"),
-    "domain": _("Mail provider"),
-    "dns": _("Server names"),
-    "port": _("Connection to the ports"),
-    "tls": _("Secure connection"),
-    "greeting": _("Server answers"),
-    "login": _("Sign-in to the incoming server"),
-    "folders": _("Inbox and Sent folders"),
-    "smtp_auth": _("Sign-in to the outgoing server"),
-    "duplicates": _("Copies of sent mail"),
-    "send": _("Sending the test message"),
-    "sent_folder": _("Copies in the Sent folder"),
-    "cleanup": _("Deleting the test messages"),
+    Step.SETTINGS: _("Ports and security"),
+    Step.DOMAIN: _("Mail provider"),
+    Step.DNS: _("Server names"),
+    Step.PORT: _("Connection to the ports"),
+    Step.TLS: _("Secure connection"),
+    Step.GREETING: _("Server answers"),
+    Step.LOGIN: _("Sign-in to the incoming server"),
+    Step.FOLDERS: _("Inbox and Sent folders"),
+    Step.SMTP_AUTH: _("Sign-in to the outgoing server"),
+    Step.DUPLICATES: _("Copies of sent mail"),
+    Step.SEND: _("Sending the test message"),
+    Step.SENT_FOLDER: _("Copies in the Sent folder"),
+    Step.CLEANUP: _("Deleting the test messages"),
 }
 POLL_SECONDS = 2  # the JavaScript poller
 REFRESH_SECONDS = 5  # the whole page's reload without JavaScript: heavier, so less often
@@ -108,7 +110,7 @@ def run_context(run: DiagnosticRun, *, viewer: Any = None) -> dict[str, Any]:
         {"name": s.name, "label": STEP_LABELS.get(s.name, s.name), "status": s.status,
          "status_label": s.get_status_display(),
          "message": judge.step_message(name=s.name, status=s.status, code=s.code, details=s.details),
-         "certificates": judge.certificate_facts(s.details) if s.name == "tls" else []}
+         "certificates": judge.certificate_facts(s.details) if s.name == Step.TLS else []}
         for s in steps
     ]
     finished = run.is_finished
@@ -118,11 +120,11 @@ def run_context(run: DiagnosticRun, *, viewer: Any = None) -> dict[str, Any]:
                   "status_label": _("Waiting"), "message": ""}
                  for name in STEPS_OF_KIND[run.kind] if name not in done]
     advice = judge.run_advice(run)
-    domain = next((s.details for s in steps if s.name == "domain"), None)
+    domain = next((s.details for s in steps if s.name == Step.DOMAIN), None)
     if domain and run.kind == RunKind.DOMAIN_DETAILS:
         domain = {**domain, "incoming_security_label": _security_label(domain.get("incoming")),
                   "outgoing_security_label": _security_label(domain.get("outgoing"))}
-    domain_step = next((s for s in steps if s.name == "domain"), None)
+    domain_step = next((s for s in steps if s.name == Step.DOMAIN), None)
     records = (domain_step.details or {}).get("records") if domain_step is not None else None
     return {
         "records": [describe(check) for check in records.get("checks", [])] if records else [],

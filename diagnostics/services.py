@@ -152,7 +152,7 @@ def _guard_failed_sign_ins(account: MailAccount) -> None:
     same server get no fresh allowance)."""
     window = timezone.now() - timedelta(seconds=settings.DIAGNOSTICS_AUTH_FAILURE_WINDOW)
     recent = DiagnosticStep.objects.filter(
-        run__organization_id=account.organization_id, name__in=("login", "smtp_auth"), status="failed",
+        run__organization_id=account.organization_id, name__in=judge.SIGN_IN_STEPS, status="failed",
         code__in=[str(code) for code in judge.AUTH_CODES], finished_at__gte=window,
     )
     if not recent.exists():

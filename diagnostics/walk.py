@@ -27,16 +27,18 @@ from diagnostics.probes import imap, pop3, smtp
 from diagnostics.probes.dns import resolve_host
 from diagnostics.probes.mail_records import add_mail_records
 from diagnostics.probes.net import ProbeOptions
-from diagnostics.probes.ports import ALL_STANDARD_PORTS, check_port, check_settings
-from diagnostics.probes.results import Code, Security, Step, StepResult
+from diagnostics.probes.ports import check_port, check_settings
+from diagnostics.probes.results import Code, Step, StepResult
 from mailsettings.addresses import Address
 from mailsettings.discovery import detect
+from mailsettings.ports import ALL_STANDARD_PORTS
 from mailsettings.providers import mismatched_hosts, provider_saves_sent_mail
+from mailsettings.vocabulary import Protocol, Security
 from mailsettings.warnings import sent_copy_saver
 
 logger = logging.getLogger(__name__)
 
-_INCOMING = {"imap": imap, "pop3": pop3}
+_INCOMING = {Protocol.IMAP: imap, Protocol.POP3: pop3}
 
 
 def allowed_ports() -> frozenset[int]:
@@ -133,13 +135,13 @@ def run_execute(*, run_id: int, on_step: Callable[[DiagnosticStep], None] | None
 def _walk_account(run: DiagnosticRun, writer: StepWriter) -> None:
     account = run.account
     options = probe_options(deadline=writer.deadline)
-    incoming_security = Security(account.incoming_security)  # the model's "ssl" is implicit TLS
+    incoming_security = Security(account.incoming_security)
     outgoing_security = Security(account.smtp_security)
 
     # 1. settings: ports and security against the protocol, both servers.
     writer.write_result(Step.SETTINGS, judge.merge(Step.SETTINGS, {
         "incoming": check_settings(protocol=account.protocol, port=account.incoming_port, security=incoming_security),
-        "outgoing": check_settings(protocol="smtp", port=account.smtp_port, security=outgoing_security),
+        "outgoing": check_settings(protocol=Protocol.SMTP, port=account.smtp_port, security=outgoing_security),
     }))
 
     # 2. domain: who serves the address's domain, and do the configured hosts belong to it?

@@ -38,6 +38,7 @@ from mailsettings.providers import (
     provider_notes,
     related_provider,
 )
+from mailsettings.vocabulary import Security
 
 CACHE_PREFIX = "mailsettings:discovery:v1:"
 SHORT_TTL = 60  # an answer cut by the deadline, or a transient failure: ask again soon
@@ -152,7 +153,6 @@ class Detection:
 
     def alternatives(self, limit: int = 4) -> list[dict]:
         """The other candidates as the page lists them: servers, security and a translated source."""
-        from mailsettings.models import Security  # the model's labels (SSL/TLS, STARTTLS, None), translated
 
         def label(server: ConfigServer | None) -> Any:
             return Security(server.security).label if server and server.security in Security.values else ""

@@ -5,12 +5,13 @@ import django_filters
 
 from config.filters import IdFilter
 from mailsettings.addresses import AddressError, fold_local_part, normalize_address
-from mailsettings.models import AccountStatus, MailAccount, Protocol
+from mailsettings.models import AccountStatus, MailAccount
+from mailsettings.vocabulary import INCOMING_PROTOCOL_CHOICES
 
 
 class MailAccountFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=AccountStatus.choices)
-    protocol = django_filters.ChoiceFilter(choices=Protocol.choices)
+    protocol = django_filters.ChoiceFilter(choices=INCOMING_PROTOCOL_CHOICES)
     owner = IdFilter(field_name="owner_id")
     address = django_filters.CharFilter(method="filter_address")
 

@@ -14,12 +14,14 @@ from config.form_errors import form_add_product_error
 from locks.errors import SettingsLocked
 from mailsettings import services
 from mailsettings.discovery import Detection
-from mailsettings.models import MailAccount, Protocol, Security
+from mailsettings.models import MailAccount
 from mailsettings.providers import provider_for_domain
+from mailsettings.vocabulary import INCOMING_PROTOCOL_CHOICES, Protocol, Security
 from mailsettings.warnings import sent_copy_saver
 
 _SECURITY_CHOICES = [
-    (Security.SSL, _("SSL/TLS")), (Security.STARTTLS, "STARTTLS"), (Security.NONE, _("None (not encrypted)")),
+    (Security.SSL, Security.SSL.label), (Security.STARTTLS, Security.STARTTLS.label),
+    (Security.NONE, _("None (not encrypted)")),  # on the form, "none" says what it means
 ]
 
 
@@ -54,7 +56,8 @@ class MailAccountForm(forms.Form):
         help_text=_("The mail address to connect. Its provider's settings are filled in for you."),
         widget=forms.EmailInput(attrs={"autocomplete": "email", "required": True, "spellcheck": "false"}),
     )
-    protocol = forms.ChoiceField(label=_("Incoming mail protocol"), choices=Protocol.choices, initial=Protocol.IMAP)
+    protocol = forms.ChoiceField(label=_("Incoming mail protocol"), choices=INCOMING_PROTOCOL_CHOICES,
+                                 initial=Protocol.IMAP)
     incoming_host = _text(_("Incoming server"), help_text=_("For example imap.example.com"), required=True)
     incoming_port = _port(_("Port"))
     incoming_security = forms.ChoiceField(label=_("Security"), choices=_SECURITY_CHOICES, initial=Security.SSL)

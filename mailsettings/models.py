@@ -9,17 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from mailsettings.secrets import EncryptedTextField
-
-
-class Protocol(models.TextChoices):
-    IMAP = "imap", "IMAP"
-    POP3 = "pop3", "POP3"
-
-
-class Security(models.TextChoices):
-    SSL = "ssl", _("SSL/TLS")
-    STARTTLS = "starttls", "STARTTLS"
-    NONE = "none", _("None")
+from mailsettings.vocabulary import INCOMING_PROTOCOL_CHOICES, Protocol, Security
 
 
 class AccountStatus(models.TextChoices):
@@ -49,7 +39,8 @@ class MailAccount(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="mail_accounts")
     address = models.CharField(_("address"), max_length=254)
     address_normalized = models.CharField(max_length=254, editable=False, db_index=True)
-    protocol = models.CharField(_("protocol"), max_length=8, choices=Protocol.choices, default=Protocol.IMAP)
+    protocol = models.CharField(_("protocol"), max_length=8, choices=INCOMING_PROTOCOL_CHOICES,
+                                default=Protocol.IMAP)
     auth_method = models.CharField(
         _("sign-in method"), max_length=16, choices=AuthMethod.choices, default=AuthMethod.PASSWORD
     )

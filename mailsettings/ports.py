@@ -1,20 +1,16 @@
 """Standard ports of the mail protocols and the security each is meant for: facts, no network.
 
-Security values are the model's ("ssl" = implicit TLS, "starttls", "none"). diagnostics may reuse these facts;
-mailsettings must not import diagnostics, so they live here.
+diagnostics' probes reuse these facts; mailsettings must not import diagnostics, so they live here.
 """
 from __future__ import annotations
 
-IMAP = "imap"
-POP3 = "pop3"
-SMTP = "smtp"
+from mailsettings.vocabulary import Protocol, Security
 
-SSL = "ssl"
-STARTTLS = "starttls"
-NONE = "none"
+IMAP, POP3, SMTP = Protocol.IMAP, Protocol.POP3, Protocol.SMTP  # short names for the tables below
+SSL, STARTTLS, NONE = Security.SSL, Security.STARTTLS, Security.NONE
 
 # (protocol, port) -> the securities that port is meant for.
-STANDARD_PORTS: dict[tuple[str, int], frozenset[str]] = {
+STANDARD_PORTS: dict[tuple[Protocol, int], frozenset[Security]] = {
     (IMAP, 993): frozenset({SSL}),
     (IMAP, 143): frozenset({STARTTLS, NONE}),
     (POP3, 995): frozenset({SSL}),
@@ -25,11 +21,14 @@ STANDARD_PORTS: dict[tuple[str, int], frozenset[str]] = {
 }
 
 # What to suggest for each protocol and security, best first.
-RECOMMENDED: dict[str, tuple[tuple[int, str], ...]] = {
+RECOMMENDED: dict[Protocol, tuple[tuple[int, Security], ...]] = {
     IMAP: ((993, SSL), (143, STARTTLS)),
     POP3: ((995, SSL), (110, STARTTLS)),
     SMTP: ((465, SSL), (587, STARTTLS), (25, STARTTLS)),
 }
+
+
+ALL_STANDARD_PORTS = frozenset(port for _protocol, port in STANDARD_PORTS)
 
 
 def standard_securities(protocol: str, port: int) -> frozenset[str] | None:

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SSL = "ssl"
-STARTTLS = "starttls"
-NONE = "none"
-SECURITY_VALUES = (SSL, STARTTLS, NONE)
+from mailsettings.vocabulary import INCOMING_PROTOCOLS, Protocol, Security
 
-IMAP = "imap"
-POP3 = "pop3"
-PROTOCOLS = (IMAP, POP3)
+# Short names for the table below; the words themselves are mailsettings.vocabulary's.
+SSL, STARTTLS, NONE = Security.SSL, Security.STARTTLS, Security.NONE
+IMAP, POP3 = Protocol.IMAP, Protocol.POP3
+PROTOCOLS = INCOMING_PROTOCOLS
 
 # Provider.app_password values (rules, not secrets)
 # with_2fa: an app password, which exists only once two-step sign-in is on;
@@ -29,7 +27,7 @@ APP_PASSWORD_ALWAYS = "always"  # noqa: S105
 class ServerSettings:
     host: str
     port: int
-    security: str  # one of SECURITY_VALUES
+    security: str  # a Security value
 
     def to_dict(self) -> dict:
         return {"host": self.host, "port": self.port, "security": self.security}

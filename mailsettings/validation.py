@@ -15,7 +15,8 @@ from config.errors import InvalidInput
 from mailsettings import ports
 from mailsettings.addresses import AddressError, parse_address
 from mailsettings.hosts import HostError, normalize_host
-from mailsettings.models import AuthMethod, MailAccount, Protocol, Security
+from mailsettings.models import AuthMethod, MailAccount
+from mailsettings.vocabulary import INCOMING_PROTOCOLS, Protocol, Security
 
 # Fields a person may set. Everything else (status, organization, timestamps) is the service's business.
 EDITABLE_FIELDS = (
@@ -202,7 +203,8 @@ def mail_account_clean(
 
     if "protocol" in data or creating:
         value = data.get("protocol", Protocol.IMAP)
-        protocol = _clean_choice(value, Protocol.values, errors, "protocol", _("Choose imap or pop3."))
+        incoming = [p.value for p in INCOMING_PROTOCOLS]
+        protocol = _clean_choice(value, incoming, errors, "protocol", _("Choose imap or pop3."))
         if protocol is not None:
             cleaned["protocol"] = protocol
 
@@ -221,7 +223,7 @@ def mail_account_clean(
 
     for name, security_name, protocol in (
         ("incoming_port", "incoming_security", None),
-        ("smtp_port", "smtp_security", ports.SMTP),
+        ("smtp_port", "smtp_security", Protocol.SMTP),
     ):
         if data.get(name) is not None:
             port = _clean_port(data[name], errors, name)

@@ -11,9 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from mailsettings import ports
 from mailsettings.provider_table import PROVIDERS, Provider
 from mailsettings.providers import host_belongs_to_provider, provider_for_domain
+from mailsettings.vocabulary import Protocol, Security
 
-_PROTOCOL_LABELS = {ports.IMAP: "IMAP", ports.POP3: "POP3", ports.SMTP: "SMTP"}
-_SECURITY_LABELS = {ports.SSL: "SSL/TLS", ports.STARTTLS: "STARTTLS", ports.NONE: _("no encryption")}
+# Inside a sentence "none" reads as "no encryption".
+_SECURITY_LABELS = {**{s: s.label for s in Security}, Security.NONE: _("no encryption")}
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class SettingsWarning:
 
 def server_warnings(*, side: Any, protocol: str, port: int, security: str) -> list[SettingsWarning]:
     found: list[SettingsWarning] = []
-    label = _PROTOCOL_LABELS[protocol]
+    label = Protocol(protocol).label
     securities = ports.standard_securities(protocol, port)
     if securities is not None:
         if security not in securities:
@@ -41,14 +42,14 @@ def server_warnings(*, side: Any, protocol: str, port: int, security: str) -> li
         if others:
             found.append(SettingsWarning("port_of_other_protocol", format_lazy(
                 _("{side}: port {port} is the usual {other} port, but this server is used for {protocol}."),
-                side=side, port=port, other=_PROTOCOL_LABELS[others[0]], protocol=label,
+                side=side, port=port, other=others[0].label, protocol=label,
             )))
         else:
             found.append(SettingsWarning("nonstandard_port", format_lazy(
                 _("{side}: port {port} is not a standard {protocol} port. It works only if your provider uses it."),
                 side=side, port=port, protocol=label,
             )))
-    if security == ports.NONE:
+    if security == Security.NONE:
         found.append(SettingsWarning("no_encryption", format_lazy(
             _("{side}: the connection is not encrypted, so the password travels in clear text."), side=side,
         )))
@@ -81,7 +82,7 @@ def settings_warnings(
     found = server_warnings(
         side=_("Incoming server"), protocol=protocol, port=incoming_port, security=incoming_security
     )
-    found += server_warnings(side=_("Outgoing server"), protocol=ports.SMTP, port=smtp_port, security=smtp_security)
+    found += server_warnings(side=_("Outgoing server"), protocol=Protocol.SMTP, port=smtp_port, security=smtp_security)
     if save_sent_on_server:
         provider = sent_copy_saver(domain_provider=provider_for_domain(address_domain), smtp_host=smtp_host)
         if provider is not None and provider.saves_sent_mail:

@@ -31,9 +31,10 @@ from diagnostics.probes.net import (
     SessionRecorder,
     TransportError,
 )
-from diagnostics.probes.results import Code, ProbeError, Protocol, Security, SessionResult, Step, StepResult
+from diagnostics.probes.results import Code, ProbeError, SessionResult, Step, StepResult
 from diagnostics.probes.session import ProtocolSteps, walk_session
 from diagnostics.probes.wrong_security import explain_tls_failure
+from mailsettings.vocabulary import Protocol, Security
 
 MAX_FOLDERS_IN_DETAILS = 200
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}$")

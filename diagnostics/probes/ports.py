@@ -1,33 +1,16 @@
-"""Standard ports and securities of the mail protocols, the settings check, and the TCP port check."""
+"""The settings check (mailsettings' port facts and warnings, as a step) and the TCP port check."""
 
 from __future__ import annotations
 
 import time
 
 from diagnostics.probes.net import ProbeOptions, connect_checked
-from diagnostics.probes.results import Code, ProbeError, Protocol, Security, Step, StepResult
-from mailsettings import ports as port_facts
+from diagnostics.probes.results import Code, ProbeError, Step, StepResult
+from mailsettings.ports import RECOMMENDED, STANDARD_PORTS
+from mailsettings.vocabulary import Protocol, Security
 from mailsettings.warnings import server_warnings
 
-# The facts live in mailsettings.ports (the settings forms use them too); here they are typed for the probes.
-STANDARD_PORTS: dict[tuple[Protocol, int], frozenset[Security]] = {
-    (Protocol(protocol), port): frozenset(Security(s) for s in securities)
-    for (protocol, port), securities in port_facts.STANDARD_PORTS.items()
-}
-
-# What to suggest, best first.
-RECOMMENDED: dict[Protocol, tuple[tuple[int, Security], ...]] = {
-    Protocol(protocol): tuple((port, Security(s)) for port, s in pairs)
-    for protocol, pairs in port_facts.RECOMMENDED.items()
-}
-
-ALL_STANDARD_PORTS = frozenset(port for _, port in STANDARD_PORTS)
-
-
 _WARNING_REASONS = {"port_security_mismatch": "security_mismatch", "port_of_other_protocol": "port_of_other_protocol"}
-_MODEL_SECURITY = {
-    Security.IMPLICIT: port_facts.SSL, Security.STARTTLS: port_facts.STARTTLS, Security.NONE: port_facts.NONE,
-}
 
 
 def check_settings(*, protocol: Protocol | str, port: int, security: Security | str) -> StepResult:
@@ -36,8 +19,7 @@ def check_settings(*, protocol: Protocol | str, port: int, security: Security | 
     (port_protocol_mismatch) with a reason and the suggested pairs; a non-standard port is fine."""
     protocol, security = Protocol(protocol), Security(security)
     result = StepResult(step=Step.SETTINGS, details={"protocol": protocol, "port": port, "security": security})
-    codes = {w.code for w in server_warnings(side="", protocol=protocol.value, port=port,
-                                             security=_MODEL_SECURITY[security])}
+    codes = {w.code for w in server_warnings(side="", protocol=protocol, port=port, security=security)}
     mismatch = next((code for code in _WARNING_REASONS if code in codes), None)
     if mismatch:
         result.code = Code.PORT_PROTOCOL_MISMATCH

@@ -1,6 +1,7 @@
 """Plain-data results of the probes: codes, one step's outcome, the error a probe raises internally.
 
-Nothing here touches the network or Django; every value is JSON-serializable through `to_dict()`.
+Nothing here touches the network or the database; every value is JSON-serializable through `to_dict()`. The
+protocols and securities are mail settings' own words (mailsettings.vocabulary), the step names are here.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from mailsettings.vocabulary import Protocol, Security
 
 
 class Code(enum.StrEnum):
@@ -64,25 +67,6 @@ WARNING_CODES = frozenset({
     Code.PORT_PROTOCOL_MISMATCH, Code.DUPLICATE_SENT_RISK, Code.PROVIDER_MISMATCH, Code.SERVER_ALERT,
     Code.TLS_CERTIFICATE_EXPIRING, Code.MAIL_RECORDS_PROBLEM, Code.SENT_COPY_MISSING, Code.SENT_COPY_DUPLICATED,
 })
-
-
-class Protocol(enum.StrEnum):
-    IMAP = "imap"
-    POP3 = "pop3"
-    SMTP = "smtp"
-
-
-class Security(enum.StrEnum):
-    """How the connection is protected: TLS from the first byte, upgraded with STARTTLS/STLS, or not at all."""
-
-    IMPLICIT = "implicit"
-    STARTTLS = "starttls"
-    NONE = "none"
-
-    @classmethod
-    def _missing_(cls, value: object) -> Security | None:
-        # The account model says "ssl" for implicit TLS; accept it (and "tls") here too.
-        return cls.IMPLICIT if isinstance(value, str) and value.lower() in {"ssl", "tls"} else None
 
 
 class Step(enum.StrEnum):

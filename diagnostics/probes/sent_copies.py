@@ -15,10 +15,11 @@ from diagnostics.classify import find_inbox, find_sent
 from diagnostics.probes import imap, smtp
 from diagnostics.probes.imap import ImapClient, quote
 from diagnostics.probes.net import ProbeOptions, SessionRecorder
-from diagnostics.probes.results import Code, ProbeError, Security, SessionResult, Step, StepResult
+from diagnostics.probes.results import Code, ProbeError, SessionResult, Step, StepResult
 from diagnostics.probes.session import walk_session
 from diagnostics.probes.smtp import SmtpClient
 from diagnostics.sent_test_message import TestMessage
+from mailsettings.vocabulary import Security
 
 POLL_SECONDS = 1.0
 INBOX_WAIT_SECONDS = 5.0  # extra time for the copy delivered to the inbox, after the Sent count

@@ -11,9 +11,10 @@ from typing import Any
 
 from diagnostics.probes import tls
 from diagnostics.probes.net import Channel, ProbeOptions, SessionRecorder, SessionStopped, connect_steps, open_channel
-from diagnostics.probes.results import ProbeError, Protocol, Security, SessionResult, StepResult
+from diagnostics.probes.results import ProbeError, SessionResult, StepResult
 from diagnostics.probes.wrong_security import implicit_tls_check
 from diagnostics.redact import secret_forms
+from mailsettings.vocabulary import Protocol, Security
 
 CredentialStep = Callable[[SessionRecorder, Any], None]
 
@@ -51,7 +52,7 @@ def walk_session(
     client = None
     try:
         channel, addresses = connect_steps(rec, host=host, port=port)
-        if security != Security.IMPLICIT:
+        if security != Security.SSL:
             # A port that expects TLS from the first byte stays silent: find that out in seconds (wrong_security).
             channel.on_silence = (options.implicit_tls_after, implicit_tls_check(
                 protocol=spec.protocol, host=host, port=port, addresses=addresses, options=options,
@@ -68,7 +69,7 @@ def walk_session(
         def tls_step() -> None:
             spec.tls_step(rec, client, host=host, security=security, context=context, reopen=reopen)
 
-        if security == Security.IMPLICIT:
+        if security == Security.SSL:
             tls_step()
             spec.greeting_step(rec, client)
         else:

@@ -21,9 +21,10 @@ from diagnostics.probes.net import (
     SessionRecorder,
     TransportError,
 )
-from diagnostics.probes.results import Code, ProbeError, Protocol, Security, SessionResult, Step, StepResult
+from diagnostics.probes.results import Code, ProbeError, SessionResult, Step, StepResult
 from diagnostics.probes.session import ProtocolSteps, walk_session
 from diagnostics.probes.wrong_security import explain_tls_failure
+from mailsettings.vocabulary import Protocol, Security
 
 MAX_REPLY_LINES = 100
 _REPLY_LINE = re.compile(r"^(\d{3})([ -]|$)")

@@ -22,20 +22,18 @@ from collections.abc import Callable
 from diagnostics.classify import classify_greeting
 from diagnostics.probes import tls
 from diagnostics.probes.net import Channel, IPAddress, ProbeOptions, TransportError, open_channel
-from diagnostics.probes.results import Code, ProbeError, Protocol, Security, SessionResult, Step, StepResult
-from mailsettings import ports as port_facts
+from diagnostics.probes.results import Code, ProbeError, SessionResult, Step, StepResult
+from mailsettings.vocabulary import Protocol, Security
 
 _SECURITY_FIELD = {Protocol.IMAP: "incoming_security", Protocol.POP3: "incoming_security",
                    Protocol.SMTP: "smtp_security"}
-_MODEL_SECURITY = {Security.IMPLICIT: port_facts.SSL, Security.STARTTLS: port_facts.STARTTLS,
-                   Security.NONE: port_facts.NONE}
 TLS_GREETING_WAIT = 1.0  # seconds for a greeting after the sniffing handshake: it comes at once or not at all
 PLAIN_STEP_LIMIT = 5.0  # seconds per step of the plain look at a port that answered TLS in plain text
 
 
 def security_fix(protocol: Protocol | str, security: Security | str) -> dict[str, str]:
     """The account change that gives this protocol's server `security`, e.g. {"incoming_security": "ssl"}."""
-    return {_SECURITY_FIELD[Protocol(protocol)]: _MODEL_SECURITY[Security(security)]}
+    return {_SECURITY_FIELD[Protocol(protocol)]: str(Security(security))}
 
 
 # --- implicit TLS where STARTTLS or nothing was configured ---------------------------------------------------
@@ -76,7 +74,7 @@ def implicit_tls_check(*, protocol: Protocol, host: str, port: int, addresses: l
             if verdict.code == Code.WRONG_PROTOCOL:
                 # TLS first, and then another protocol: the port is wrong, not just the security.
                 raise ProbeError(Code.WRONG_PROTOCOL, reason=verdict.reason, details=facts)
-        facts["fix"] = security_fix(protocol, Security.IMPLICIT)
+        facts["fix"] = security_fix(protocol, Security.SSL)
         raise ProbeError(Code.IMPLICIT_TLS_EXPECTED, reason="tls_on_connect", details=facts)
 
     return check
@@ -97,7 +95,7 @@ def plain_text_facts(probe: Callable[..., SessionResult], *, protocol: Protocol,
     (`probe` is the protocol's probe_session). The fix to STARTTLS is offered only when that upgrade verified."""
     limited = dataclasses.replace(options, step_timeout=min(options.step_timeout, PLAIN_STEP_LIMIT))
     session = probe(host=host, port=port, security=Security.STARTTLS, options=limited)
-    facts: dict = {"configured_security": str(Security.IMPLICIT), "seen": "plain_text_greeting"}
+    facts: dict = {"configured_security": str(Security.SSL), "seen": "plain_text_greeting"}
     greeting = session.step(Step.GREETING)
     if greeting is None:
         return facts  # the fresh connection failed: nothing more to say
@@ -127,7 +125,7 @@ def explain_tls_failure(exc: ProbeError, *, reopen: Callable[[], Channel], host:
     verification, or what a plain-text port said (and the fix) when SSL/TLS was configured against it."""
     if exc.code == Code.TLS_CERTIFICATE_INVALID:
         exc.details["certificate"] = tls.unverified_certificate(reopen, host=host)
-    elif exc.code == Code.TLS_HANDSHAKE_FAILED and exc.reason == "server_not_tls" and security == Security.IMPLICIT:
+    elif exc.code == Code.TLS_HANDSHAKE_FAILED and exc.reason == "server_not_tls" and security == Security.SSL:
         exc.details.update(plain_text_facts(probe, protocol=protocol, host=host, port=port, options=options))
         if exc.details.get("plain_greeting_code") == Code.WRONG_PROTOCOL:
             # Plain text of another protocol: the port is wrong, not just the security.

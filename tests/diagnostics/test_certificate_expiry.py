@@ -28,7 +28,7 @@ def test_it_warns_only_within_the_configured_days(days_left, code):
 @pytest.mark.parametrize(("module", "behaviour"), [(imap, s.imap), (pop3, s.pop3), (smtp, s.smtp)])
 def test_the_tls_step_of_each_protocol_warns_and_the_session_goes_on(scripted_server, test_ca, module, behaviour):
     server = scripted_server(behaviour(), tls="implicit", cert="expiring")
-    result = module.probe_session(host="localhost", port=server.port, security="implicit",
+    result = module.probe_session(host="localhost", port=server.port, security="ssl",
                                   options=loopback_options(ca_file=test_ca.ca_pem))
     tls_step = result.step(Step.TLS)
     assert tls_step.code == Code.TLS_CERTIFICATE_EXPIRING and tls_step.is_warning
@@ -42,7 +42,7 @@ def test_the_tls_step_of_each_protocol_warns_and_the_session_goes_on(scripted_se
 
 def test_the_threshold_is_a_setting(scripted_server, test_ca):
     server = scripted_server(s.imap(), tls="implicit", cert="expiring")
-    result = imap.probe_session(host="localhost", port=server.port, security="implicit",
+    result = imap.probe_session(host="localhost", port=server.port, security="ssl",
                                 options=loopback_options(ca_file=test_ca.ca_pem, cert_expiry_warning_days=3))
     assert result.step(Step.TLS).code == Code.OK
 

@@ -1,10 +1,11 @@
 """The pure judgment of a run: rows, merging both servers, the verdict, the account status, the advice."""
 from diagnostics import judge
-from diagnostics.probes.results import Code, Protocol, Security, SessionResult, Step, StepResult
+from diagnostics.probes.results import Code, SessionResult, Step, StepResult
+from mailsettings.vocabulary import Protocol, Security
 
 
 def session(*steps: StepResult) -> SessionResult:
-    result = SessionResult(protocol=Protocol.IMAP, host="h", port=993, security=Security.IMPLICIT)
+    result = SessionResult(protocol=Protocol.IMAP, host="h", port=993, security=Security.SSL)
     result.steps.extend(steps)
     return result
 

@@ -54,7 +54,7 @@ def test_a_mailbox_held_open_elsewhere_is_server_busy_too_many_connections_over_
     server = dovecot_one_connection
     sock, reader = _hold_imap_session(server)
     try:
-        result = _probe_until_refused(imap, host="localhost", port=server.imaps_port, security="implicit",
+        result = _probe_until_refused(imap, host="localhost", port=server.imaps_port, security="ssl",
                                       username=ALICE, password=server.users[ALICE],
                                       options=loopback_options(ca_file=server.ca_file))
     finally:
@@ -83,7 +83,7 @@ def test_a_mailbox_held_open_elsewhere_is_server_busy_too_many_connections_over_
     server = dovecot_one_connection
     sock, reader = _hold_pop3_session(server)
     try:
-        result = _probe_until_refused(pop3, host="localhost", port=server.pop3s_port, security="implicit",
+        result = _probe_until_refused(pop3, host="localhost", port=server.pop3s_port, security="ssl",
                                       username=ALICE, password=server.users[ALICE],
                                       options=loopback_options(ca_file=server.ca_file))
     finally:
@@ -95,6 +95,6 @@ def test_a_mailbox_held_open_elsewhere_is_server_busy_too_many_connections_over_
 
 def test_the_same_login_works_once_the_other_program_lets_go(dovecot_one_connection):
     server = dovecot_one_connection
-    result = imap.probe_session(host="localhost", port=server.imaps_port, security="implicit", username=ALICE,
+    result = imap.probe_session(host="localhost", port=server.imaps_port, security="ssl", username=ALICE,
                                 password=server.users[ALICE], options=loopback_options(ca_file=server.ca_file))
     assert result.code == Code.OK

@@ -24,7 +24,7 @@ def _steps(result):
 
 
 def test_it_walks_every_step_on_dovecot_with_implicit_tls(dovecot):
-    result = _session("localhost", dovecot.imaps_port, "implicit", ca_file=dovecot.ca_file,
+    result = _session("localhost", dovecot.imaps_port, "ssl", ca_file=dovecot.ca_file,
                       username=ALICE, password=dovecot.users[ALICE])
     assert _steps(result) == [("dns", "ok"), ("port", "ok"), ("tls", "ok"), ("greeting", "ok"), ("login", "ok"),
                               ("folders", "ok")]
@@ -47,7 +47,7 @@ def test_it_upgrades_with_starttls_and_asks_capabilities_again(dovecot):
 
 
 def test_a_mailbox_without_sent_is_folder_missing(dovecot):
-    result = _session("localhost", dovecot.imaps_port, "implicit", ca_file=dovecot.ca_file,
+    result = _session("localhost", dovecot.imaps_port, "ssl", ca_file=dovecot.ca_file,
                       username=BOB, password=dovecot.users[BOB])
     folders = result.step(Step.FOLDERS)
     assert folders.code == Code.FOLDER_MISSING
@@ -58,7 +58,7 @@ def test_a_mailbox_without_sent_is_folder_missing(dovecot):
 
 def test_a_wrong_password_is_invalid_credentials_and_never_recorded(dovecot):
     password = "not-the-password-1234"
-    result = _session("localhost", dovecot.imaps_port, "implicit", ca_file=dovecot.ca_file,
+    result = _session("localhost", dovecot.imaps_port, "ssl", ca_file=dovecot.ca_file,
                       username=ALICE, password=password)
     login = result.step(Step.LOGIN)
     assert (login.code, login.transient) == (Code.AUTH_INVALID_CREDENTIALS, False)
@@ -105,7 +105,7 @@ def test_a_greeting_limit_shorter_than_the_wait_before_trying_tls_still_ends_as_
 
 
 def test_implicit_tls_on_a_plain_port_fails_the_handshake(dovecot):
-    result = _session("localhost", dovecot.imap_port, "implicit", ca_file=dovecot.ca_file)
+    result = _session("localhost", dovecot.imap_port, "ssl", ca_file=dovecot.ca_file)
     tls_step = result.step(Step.TLS)
     assert tls_step.code == Code.TLS_HANDSHAKE_FAILED
     assert tls_step.details["reason"] == "server_not_tls"
@@ -121,7 +121,7 @@ def test_implicit_tls_on_a_plain_port_fails_the_handshake(dovecot):
 )
 def test_it_recognizes_gmail_answers(scripted_server, test_ca, variant, code):
     server = scripted_server(s.imap_gmail(variant), tls="implicit")
-    result = _session("localhost", server.port, "implicit", ca_file=test_ca.ca_pem,
+    result = _session("localhost", server.port, "ssl", ca_file=test_ca.ca_pem,
                       username="someone@gmail.com", password="hunter2-secret")
     login = result.step(Step.LOGIN)
     assert login.code == code
@@ -219,7 +219,7 @@ def test_it_tokenizes_list_responses():
 
 def test_each_step_is_reported_as_it_finishes(dovecot):
     seen = []
-    result = imap.probe_session(host="localhost", port=dovecot.imaps_port, security="implicit", username=ALICE,
+    result = imap.probe_session(host="localhost", port=dovecot.imaps_port, security="ssl", username=ALICE,
                                 password=dovecot.users[ALICE], options=loopback_options(ca_file=dovecot.ca_file),
                                 on_step=lambda step: seen.append(str(step.step)))
     assert seen == [str(step.step) for step in result.steps] == ["dns", "port", "tls", "greeting", "login", "folders"]
@@ -246,7 +246,7 @@ def test_a_preauthenticated_connection_skips_login(scripted_server, test_ca):
 OAUTH_ONLY_CAPABILITIES = "IMAP4rev1 AUTH=XOAUTH2 AUTH=OAUTHBEARER LOGINDISABLED"
 
 
-@pytest.mark.parametrize(("tls", "security"), [(None, "none"), ("implicit", "implicit"), ("starttls", "starttls")])
+@pytest.mark.parametrize(("tls", "security"), [(None, "none"), ("implicit", "ssl"), ("starttls", "starttls")])
 def test_a_server_offering_only_oauth_gets_no_password(scripted_server, test_ca, tls, security):
     server = scripted_server(s.imap(capabilities=OAUTH_ONLY_CAPABILITIES), tls=tls)
     result = _session("localhost", server.port, security, ca_file=test_ca.ca_pem, username="u@contoso.test",

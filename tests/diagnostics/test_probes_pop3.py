@@ -17,7 +17,7 @@ def _session(port, security, *, ca_file, username=None, password=None, host="loc
 
 
 def test_it_logs_in_and_counts_the_inbox_over_pop3s(dovecot):
-    result = _session(dovecot.pop3s_port, "implicit", ca_file=dovecot.ca_file, username=ALICE,
+    result = _session(dovecot.pop3s_port, "ssl", ca_file=dovecot.ca_file, username=ALICE,
                       password=dovecot.users[ALICE])
     assert [(str(st.step), str(st.code)) for st in result.steps] == [
         ("dns", "ok"), ("port", "ok"), ("tls", "ok"), ("greeting", "ok"), ("login", "ok"), ("folders", "ok")]
@@ -35,7 +35,7 @@ def test_it_upgrades_with_stls(dovecot):
 
 
 def test_a_wrong_password_is_invalid_credentials(dovecot):
-    result = _session(dovecot.pop3s_port, "implicit", ca_file=dovecot.ca_file, username=ALICE,
+    result = _session(dovecot.pop3s_port, "ssl", ca_file=dovecot.ca_file, username=ALICE,
                       password="wrong-pop3-password")
     login = result.step(Step.LOGIN)
     assert (login.code, login.details["reason"]) == (Code.AUTH_INVALID_CREDENTIALS, "auth")

@@ -21,10 +21,10 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize(
     ("protocol", "port", "security"),
     [
-        ("imap", 993, "implicit"), ("imap", 143, "starttls"), ("imap", 143, "none"),
+        ("imap", 993, "ssl"), ("imap", 143, "starttls"), ("imap", 143, "none"),
         ("pop3", 995, "ssl"), ("pop3", 110, "starttls"),
-        ("smtp", 465, "implicit"), ("smtp", 587, "starttls"), ("smtp", 25, "none"), ("smtp", 25, "starttls"),
-        ("imap", 10993, "implicit"),  # not a standard port: nothing to say
+        ("smtp", 465, "ssl"), ("smtp", 587, "starttls"), ("smtp", 25, "none"), ("smtp", 25, "starttls"),
+        ("imap", 10993, "ssl"),  # not a standard port: nothing to say
     ],
 )
 def test_standard_pairs_pass_the_settings_check(protocol, port, security):
@@ -36,20 +36,20 @@ def test_standard_pairs_pass_the_settings_check(protocol, port, security):
     ("protocol", "port", "security", "reason"),
     [
         ("imap", 993, "starttls", "security_mismatch"),
-        ("imap", 143, "implicit", "security_mismatch"),
+        ("imap", 143, "ssl", "security_mismatch"),
         ("pop3", 995, "none", "security_mismatch"),
         ("smtp", 465, "starttls", "security_mismatch"),
-        ("smtp", 587, "implicit", "security_mismatch"),
+        ("smtp", 587, "ssl", "security_mismatch"),
         ("imap", 587, "starttls", "port_of_other_protocol"),
-        ("pop3", 993, "implicit", "port_of_other_protocol"),
-        ("smtp", 993, "implicit", "port_of_other_protocol"),
+        ("pop3", 993, "ssl", "port_of_other_protocol"),
+        ("smtp", 993, "ssl", "port_of_other_protocol"),
     ],
 )
 def test_mismatched_pairs_are_a_warning_with_suggestions(protocol, port, security, reason):
     result = check_settings(protocol=protocol, port=port, security=security)
     assert (result.code, result.details["reason"]) == (Code.PORT_PROTOCOL_MISMATCH, reason)
     assert result.is_warning
-    assert result.details["suggested"][0]["port"] == default_port(protocol, "implicit")
+    assert result.details["suggested"][0]["port"] == default_port(protocol, "ssl")
 
 
 def test_an_open_port_is_ok_and_names_the_address_used(smtp_implicit):

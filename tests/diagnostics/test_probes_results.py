@@ -4,13 +4,14 @@ import json
 
 from django.utils.translation import gettext_lazy as _
 
-from diagnostics.probes.results import Code, Security, Step, StepResult, plain
+from diagnostics.probes.results import Code, Step, StepResult, plain
+from mailsettings.vocabulary import Security
 
 
 def test_plain_turns_enums_collections_and_lazy_text_into_json_data():
-    value = {"code": Code.OK, Step.TLS: (Security.IMPLICIT, frozenset([1])), "note": _("No action is needed."),
+    value = {"code": Code.OK, Step.TLS: (Security.SSL, frozenset([1])), "note": _("No action is needed."),
              "n": 3, "none": None}
-    assert plain(value) == {"code": "ok", "tls": ["implicit", [1]], "note": "No action is needed.", "n": 3,
+    assert plain(value) == {"code": "ok", "tls": ["ssl", [1]], "note": "No action is needed.", "n": 3,
                             "none": None}
 
 

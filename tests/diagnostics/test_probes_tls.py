@@ -13,7 +13,7 @@ from tests.servers.ports import free_port
 
 
 def _imaps(port, *, ca_file, host="localhost"):
-    return imap.probe_session(host=host, port=port, security="implicit", options=loopback_options(ca_file=ca_file))
+    return imap.probe_session(host=host, port=port, security="ssl", options=loopback_options(ca_file=ca_file))
 
 
 @pytest.mark.parametrize(("cert", "reason"), [("expired", "expired"), ("wrong_name", "wrong_name")])

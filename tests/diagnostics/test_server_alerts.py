@@ -77,7 +77,7 @@ def test_an_alert_with_a_successful_login_is_a_warning_on_the_login_step(scripte
 
 def test_a_failing_answer_keeps_its_classified_code_and_carries_the_alert(scripted_server, test_ca):
     server = scripted_server(s.imap_gmail("app_password"), tls="implicit")
-    result = _imap(server.port, "implicit", ca_file=test_ca.ca_pem, host="localhost")
+    result = _imap(server.port, "ssl", ca_file=test_ca.ca_pem, host="localhost")
     login = result.step(Step.LOGIN)
     assert login.code == Code.AUTH_APP_PASSWORD_REQUIRED
     assert login.details["server_alerts"] == [s.GMAIL_APP_PASSWORD.removeprefix("NO [ALERT] ")]
@@ -119,7 +119,7 @@ def test_pop3_response_codes_stay_failures_and_are_not_alerts(scripted_server, t
 # --- real Dovecot --------------------------------------------------------------------------------------------
 
 def test_dovecots_alert_after_login_is_a_warning_on_the_login_step(dovecot):
-    result = _imap(dovecot.imaps_port, "implicit", ca_file=dovecot.ca_file, host="localhost", username=ALERTED,
+    result = _imap(dovecot.imaps_port, "ssl", ca_file=dovecot.ca_file, host="localhost", username=ALERTED,
                    password=dovecot.users[ALERTED])
     login = result.step(Step.LOGIN)
     assert (login.code, login.details["server_alerts"]) == (Code.SERVER_ALERT, [ALERT_TEXT])

@@ -127,7 +127,7 @@ def test_ssl_against_a_dovecot_plain_port_says_it_greets_in_plain_text_and_offer
     assert (tls_step.code, tls_step.details["reason"]) == (Code.TLS_HANDSHAKE_FAILED, "server_not_tls")
     details = tls_step.details
     assert (details["configured_security"], details["seen"], details["starttls"]) == (
-        "implicit", "plain_text_greeting", "ok")
+        "ssl", "plain_text_greeting", "ok")
     assert details["plain_greeting"].startswith(greeting_start)
     assert details["fix"] == {"incoming_security": "starttls"}
     assert elapsed < 10
@@ -166,7 +166,7 @@ def test_ssl_against_a_port_of_another_protocol_is_the_wrong_protocol(dovecot):
 # --- the data and the advice ---------------------------------------------------------------------------------
 
 def test_a_fix_is_a_plain_dict_of_account_field_and_model_value():
-    assert security_fix("imap", "implicit") == {"incoming_security": "ssl"}
+    assert security_fix("imap", "ssl") == {"incoming_security": "ssl"}
     assert security_fix("pop3", "starttls") == {"incoming_security": "starttls"}
     assert security_fix("smtp", "ssl") == {"smtp_security": "ssl"}
     assert json.loads(json.dumps(security_fix("smtp", "none"))) == {"smtp_security": "none"}
