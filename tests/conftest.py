@@ -1,10 +1,39 @@
-"""Shared fixtures: the personas every test uses, API clients, and the real servers (tests/servers)."""
+"""Shared fixtures: the personas every test uses, API clients, and the real servers (tests/servers).
+
+Every test that needs no database, no test server, no worker and no browser is marked `unit` here, so the fast
+layer runs alone with `pytest -m unit` (docs/DEVELOPING.md); `make test` runs everything."""
 from __future__ import annotations
 
 import pytest
 from rest_framework.test import APIClient
 
+from tests.helpers import PERSONA_PASSWORD
+
 pytest_plugins = ["tests.servers.fixtures", "tests.celery_worker", "tests.oauth_helpers"]
+
+# Fixtures that take a test beyond plain Python: pytest-django's database ones, and every fixture of these modules
+# (loopback servers and their certificates, the Celery worker, the browser).
+_DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
+                                "live_server"})
+_SERVER_MODULES = frozenset({"tests.servers.fixtures", "tests.celery_worker", "tests.oauth_helpers",
+                             "tests.browser.conftest"})
+
+
+def _is_unit(item: pytest.Item) -> bool:
+    if item.get_closest_marker("django_db") or item.get_closest_marker("integration"):
+        return False
+    if _DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return False
+    fixture_defs = getattr(item, "_fixtureinfo", None)
+    modules = {d.func.__module__ for defs in (fixture_defs.name2fixturedefs.values() if fixture_defs else ())
+               for d in defs}
+    return not modules & _SERVER_MODULES
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_unit(item):
+            item.add_marker(pytest.mark.unit)
 
 
 @pytest.fixture
@@ -21,7 +50,7 @@ def org2(db):
     return Organization.objects.create(name="Globex")
 
 
-def _user(organization, email, role, password="correct horse battery"):
+def _user(organization, email, role, password=PERSONA_PASSWORD):
     from accounts.models import User
 
     user = User(email=email, organization=organization, role=role, full_name=email.split("@")[0].title())

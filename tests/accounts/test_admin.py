@@ -2,21 +2,15 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AuditEvent, User
+from tests.helpers import PERSONA_PASSWORD, signed_in
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "a long enough new password 42"
 ADD = reverse("admin:accounts_user_add")
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_a_role_change_in_the_admin_is_audited_with_the_field_name(admin_a, user_s):
@@ -44,7 +38,7 @@ def test_a_mismatched_password_is_a_form_error_and_writes_nothing(admin_a, user_
     url = reverse("admin:auth_user_password_change", args=[user_s.pk])
     response = signed_in(admin_a).post(url, {"password1": PASSWORD, "password2": "other", "set-password": "1"})
     assert response.status_code == 200
-    assert User.objects.get(pk=user_s.pk).check_password("correct horse battery")
+    assert User.objects.get(pk=user_s.pk).check_password(PERSONA_PASSWORD)
     assert not AuditEvent.objects.filter(action="user.password_set").exists()
 
 

@@ -2,36 +2,28 @@
 import pytest
 
 from accounts.models import AuditEvent, User
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def signed_in(client):
-    def sign_in(user):
-        client.force_login(user)
-        return client
-
-    return sign_in
-
-
-def test_an_organization_admin_can_open_the_admin(signed_in, admin_a):
+def test_an_organization_admin_can_open_the_admin(admin_a):
     assert signed_in(admin_a).get("/admin/").status_code == 200
 
 
-def test_a_standard_user_is_sent_to_the_admin_sign_in(signed_in, user_s):
+def test_a_standard_user_is_sent_to_the_admin_sign_in(user_s):
     response = signed_in(user_s).get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
 
 
-def test_the_user_list_shows_only_the_admins_organization(signed_in, admin_a, user_s, admin_b, admin_x):
+def test_the_user_list_shows_only_the_admins_organization(admin_a, user_s, admin_b, admin_x):
     page = signed_in(admin_a).get("/admin/accounts/user/").content.decode()
     assert "user.s@acme.test" in page and "admin.b@acme.test" in page
     assert "admin.x@globex.test" not in page
 
 
-def test_another_organizations_user_is_not_found_by_id(signed_in, admin_a, admin_x):
+def test_another_organizations_user_is_not_found_by_id(admin_a, admin_x):
     client = signed_in(admin_a)
     response = client.get(f"/admin/accounts/user/{admin_x.pk}/change/")
     missing = client.get("/admin/accounts/user/999999/change/")
@@ -44,7 +36,7 @@ def test_another_organizations_user_is_not_found_by_id(signed_in, admin_a, admin
     assert "doesn’t exist" in page and "admin.x" not in page and "Globex" not in page
 
 
-def test_another_organizations_user_cannot_be_changed_by_post(signed_in, admin_a, admin_x):
+def test_another_organizations_user_cannot_be_changed_by_post(admin_a, admin_x):
     signed_in(admin_a).post(
         f"/admin/accounts/user/{admin_x.pk}/change/",
         {"email": "hijacked@globex.test", "role": "standard", "is_active": "on"},
@@ -53,24 +45,24 @@ def test_another_organizations_user_cannot_be_changed_by_post(signed_in, admin_a
     assert admin_x.email == "admin.x@globex.test"
 
 
-def test_search_does_not_cross_organizations(signed_in, admin_a, admin_x):
+def test_search_does_not_cross_organizations(admin_a, admin_x):
     page = signed_in(admin_a).get("/admin/accounts/user/?q=globex").content.decode()
     assert "admin.x@globex.test" not in page
 
 
-def test_the_organization_list_holds_only_the_admins_own(signed_in, admin_a, org2):
+def test_the_organization_list_holds_only_the_admins_own(admin_a, org2):
     page = signed_in(admin_a).get("/admin/accounts/organization/").content.decode()
     assert "Acme" in page and "Globex" not in page
 
 
-def test_the_audit_trail_shows_only_the_admins_organization(signed_in, admin_a, admin_x, org1, org2):
+def test_the_audit_trail_shows_only_the_admins_organization(admin_a, admin_x, org1, org2):
     AuditEvent.objects.create(organization=org1, action="test.acme", actor_email="a@acme.test")
     AuditEvent.objects.create(organization=org2, action="test.globex", actor_email="x@globex.test")
     page = signed_in(admin_a).get("/admin/accounts/auditevent/").content.decode()
     assert "test.acme" in page and "test.globex" not in page
 
 
-def test_an_admin_adds_a_user_who_lands_in_the_admins_organization(signed_in, admin_a, org1, org2):
+def test_an_admin_adds_a_user_who_lands_in_the_admins_organization(admin_a, org1, org2):
     response = signed_in(admin_a).post(
         "/admin/accounts/user/add/",
         {"email": "new@acme.test", "full_name": "New", "organization": org2.pk, "role": "standard",
@@ -82,7 +74,7 @@ def test_an_admin_adds_a_user_who_lands_in_the_admins_organization(signed_in, ad
     assert not User.objects.filter(email="new@acme.test").exists()
 
 
-def test_an_admin_adds_a_user_to_their_own_organization(signed_in, admin_a, org1):
+def test_an_admin_adds_a_user_to_their_own_organization(admin_a, org1):
     response = signed_in(admin_a).post(
         "/admin/accounts/user/add/",
         {"email": "new@acme.test", "full_name": "New", "organization": org1.pk, "role": "standard",
@@ -92,7 +84,7 @@ def test_an_admin_adds_a_user_to_their_own_organization(signed_in, admin_a, org1
     assert User.objects.get(email="new@acme.test").organization_id == org1.pk
 
 
-def test_an_operator_sees_every_organization(signed_in, operator, admin_a, admin_x):
+def test_an_operator_sees_every_organization(operator, admin_a, admin_x):
     page = signed_in(operator).get("/admin/accounts/user/").content.decode()
     assert "admin.a@acme.test" in page and "admin.x@globex.test" in page
 
@@ -111,7 +103,7 @@ def test_audit_events_are_append_only(org1):
     [("mailsettings", "mailaccount", "owner"), ("locks", "settingslock", "user"), ("accounts", "user", "organization")],
 )
 def test_autocomplete_stays_inside_the_admins_organization(
-    signed_in, admin_a, user_s, admin_x, operator, app_label, model_name, field_name
+    admin_a, user_s, admin_x, operator, app_label, model_name, field_name
 ):
     client = signed_in(admin_a)
     params = {"app_label": app_label, "model_name": model_name, "field_name": field_name}

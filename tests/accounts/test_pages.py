@@ -2,10 +2,11 @@
 import pytest
 from django.conf import settings
 
-from tests.pages_client import SENTINEL, PageClient
+from tests.factories import account_make
+from tests.helpers import PERSONA_PASSWORD, SENTINEL, PageClient, signed_in
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "correct horse battery"  # the personas' password (tests/conftest.py)
+PASSWORD = PERSONA_PASSWORD
 
 
 @pytest.fixture
@@ -173,14 +174,8 @@ def test_every_page_post_without_its_form_token_is_refused_with_a_sentence(user_
     from diagnostics.models import DiagnosticRun
     from mailsettings.models import MailAccount
 
-    account = MailAccount.objects.create(
-        owner=user_s, organization=user_s.organization, address="s@acme.test", address_normalized="s@acme.test",
-        protocol="imap", incoming_host="imap.acme.test", incoming_port=993, incoming_security="ssl",
-        incoming_username="s@acme.test", incoming_password="x", smtp_host="smtp.acme.test", smtp_port=465,
-        smtp_security="ssl",
-    )
-    client = PageClient(enforce_csrf_checks=True)
-    client.force_login(user_s)
+    account = account_make(user_s, "s@acme.test", incoming_password="x")
+    client = signed_in(user_s, client_class=PageClient, enforce_csrf_checks=True)
     data = {"email": user_s.email, "password": SENTINEL, "language": "ja", "apply_to": "both", "host": "localhost",
             "port": "993", "domain": "acme.test", "address": "t@acme.test", "save": "1"}
     response = client.post(path, data, HTTP_REFERER="http://testserver/settings/email/")

@@ -8,6 +8,7 @@ from accounts import services
 from accounts.errors import EmailTaken
 from accounts.models import AuditEvent, User
 from config.errors import InvalidInput, NotFound, PermissionDenied
+from tests.helpers import PERSONA_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +75,7 @@ def test_a_weak_password_is_refused_on_the_password_field(admin_a, user_s):
     with pytest.raises(InvalidInput) as caught:
         services.user_set_password(actor=admin_a, user=user_s, password="short")
     assert "password" in caught.value.fields
-    assert User.objects.get(pk=user_s.pk).check_password("correct horse battery")
+    assert User.objects.get(pk=user_s.pk).check_password(PERSONA_PASSWORD)
 
 
 def test_an_admin_creates_users_only_in_their_organization(admin_a, org1, org2):

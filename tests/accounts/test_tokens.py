@@ -2,10 +2,11 @@ import pytest
 
 from accounts.models import ApiToken, AuditEvent
 from accounts.tokens import token_hash
+from tests.helpers import PERSONA_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "correct horse battery"
+PASSWORD = PERSONA_PASSWORD
 
 
 def issue(api, email, password=PASSWORD, **extra):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from tests.helpers import PERSONA_PASSWORD, allow_loopback_runs
 from tests.servers.dns_server import running_dns_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -25,7 +26,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screensh
 AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PHONE = {"width": 390, "height": 844}
-LOOPBACK = ["127.0.0.0/8", "::1/128"]
 # The zone this suite controls: alice@example.test's domain has an MX naming no known provider.
 ZONE = {"example.test": {"MX": ["10 mx.example.test."]}, "mx.example.test": {"A": ["192.0.2.25"]}}
 
@@ -145,17 +145,11 @@ def shot(request):
 def loopback_browser_flows(settings, test_ca):
     """Runs may reach Dovecot and aiosmtpd on loopback, trust the test CA, and ask this suite's DNS server."""
     with running_dns_server(ZONE) as dns:
-        settings.DIAGNOSTICS_ALLOWED_NETWORKS = LOOPBACK
-        settings.DIAGNOSTICS_EXTRA_PORTS = list(range(1024, 65536))  # the test servers' high ports
-        settings.DIAGNOSTICS_CA_FILE = str(test_ca.ca_pem)
-        settings.DIAGNOSTICS_CONNECT_TIMEOUT = 2.0
-        settings.DIAGNOSTICS_STEP_TIMEOUT = 5.0
-        settings.DNS_NAMESERVERS = [f"127.0.0.1:{dns.port}"]
-        settings.DNS_TIMEOUT = 1.0
+        allow_loopback_runs(settings, ca_file=test_ca.ca_pem, dns_port=dns.port)
         yield dns
 
 
-def sign_in(page, email: str, password: str = "correct horse battery") -> None:
+def sign_in(page, email: str, password: str = PERSONA_PASSWORD) -> None:
     """By ids, not labels: the same steps work once the page is in Japanese."""
     page.goto("/accounts/login/")
     page.fill("#id_email", email)

@@ -4,20 +4,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, sign_in
+from tests.factories import account_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_an_admin_reads_a_diagnostic_run_and_its_steps_at_phone_width(open_page, shot, admin_a, user_s):
     from diagnostics.models import DiagnosticRun, DiagnosticStep
-    from mailsettings.models import MailAccount
-
-    account = MailAccount.objects.create(
-        owner=user_s, organization=user_s.organization, address="alice@example.test",
-        address_normalized="alice@example.test", incoming_host="imap.example.test", incoming_port=993,
-        incoming_security="ssl", incoming_username="alice@example.test", incoming_password="x",
-        smtp_host="smtp.example.test", smtp_port=465, smtp_security="ssl",
-    )
+    account = account_make(user_s, "alice@example.test")
     run = DiagnosticRun.objects.create(organization=account.organization, account=account, kind="account",
                                        status="failed", outcome="auth_invalid_credentials")
     DiagnosticStep.objects.create(run=run, position=1, name="login", status="failed",

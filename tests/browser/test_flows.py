@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
+from tests.factories import account_on_test_servers
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
               pytest.mark.usefixtures("loopback_browser_flows")]
@@ -33,16 +34,7 @@ def _in_japanese(sentence: str) -> str:
 
 
 def _alice_account(owner, dovecot, smtp_implicit):
-    from mailsettings.models import MailAccount
-
-    return MailAccount.objects.create(
-        owner=owner, organization=owner.organization, address="alice@example.test",
-        address_normalized="alice@example.test", protocol="imap", incoming_host="localhost",
-        incoming_port=dovecot.imaps_port, incoming_security="ssl", incoming_username="alice@example.test",
-        incoming_password=dovecot.users["alice@example.test"], smtp_host="localhost", smtp_port=smtp_implicit.port,
-        smtp_security="ssl", smtp_same_credentials=False, smtp_username="alice@example.test",
-        smtp_password=smtp_implicit.users["alice@example.test"],
-    )
+    return account_on_test_servers(owner, dovecot=dovecot, smtp_implicit=smtp_implicit)
 
 
 def _fill_servers(page, *, dovecot, smtp_implicit, js: bool) -> None:

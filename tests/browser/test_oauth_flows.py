@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from mailsettings.models import MailAccount
 from tests.browser.conftest import sign_in
+from tests.factories import account_make
 from tests.oauth_helpers import PROVIDER_NAME
 from tests.servers.dovecot import ALICE, CAROL
 
@@ -129,12 +130,9 @@ def test_consent_denied_is_a_sentence_and_nothing_is_saved(open_page, shot, user
 
 def test_a_password_binding_refused_for_oauth_only_sending_offers_the_sign_in_that_switches_it(
         open_page, shot, user_s, dovecot_oauth, smtp_oauth, celery_worker):
-    MailAccount.objects.create(
-        owner=user_s, organization=user_s.organization, address=ALICE, address_normalized=ALICE, protocol="imap",
-        incoming_host="localhost", incoming_port=dovecot_oauth.imaps_port, incoming_security="ssl",
-        incoming_username=ALICE, incoming_password=dovecot_oauth.users[ALICE], smtp_host="localhost",
-        smtp_port=smtp_oauth.port, smtp_security="ssl",
-    )
+    account_make(user_s, ALICE, incoming_host="localhost", incoming_port=dovecot_oauth.imaps_port,
+                 incoming_password=dovecot_oauth.users[ALICE], smtp_host="localhost", smtp_port=smtp_oauth.port,
+                 smtp_security="ssl")
     page = open_page(trust_test_ca=True)
     sign_in(page, user_s.email)
     page.get_by_role("button", name="Test again").click()

@@ -14,14 +14,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
 def _finished_run(owner, *, address, incoming_port, incoming_security, incoming_password, smtp_implicit):
     from diagnostics import walk
     from diagnostics.models import DiagnosticRun, RunKind
-    from mailsettings.models import MailAccount
+    from tests.factories import account_make
 
-    account = MailAccount.objects.create(
-        owner=owner, organization=owner.organization, address=address, address_normalized=address,
-        protocol="imap", incoming_host="localhost", incoming_port=incoming_port,
-        incoming_security=incoming_security, incoming_username=address, incoming_password=incoming_password,
-        smtp_host="localhost", smtp_port=smtp_implicit.port, smtp_security="ssl", smtp_same_credentials=False,
-        smtp_username="alice@example.test", smtp_password=smtp_implicit.users["alice@example.test"],
+    account = account_make(
+        owner, address, incoming_host="localhost", incoming_port=incoming_port, incoming_security=incoming_security,
+        incoming_password=incoming_password, smtp_host="localhost", smtp_port=smtp_implicit.port, smtp_security="ssl",
+        smtp_same_credentials=False, smtp_username="alice@example.test",
+        smtp_password=smtp_implicit.users["alice@example.test"],
     )
     run = DiagnosticRun.objects.create(organization=owner.organization, account=account, kind=RunKind.ACCOUNT,
                                        requested_by=owner)

@@ -8,6 +8,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests.servers.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +28,7 @@ def processes_with_marker(marker: str) -> list[int]:
     return found
 
 
+@pytest.mark.integration
 def test_ctrl_c_stops_web_worker_and_beat(tmp_path):
     marker = uuid.uuid4().hex
     port = free_port()

@@ -11,6 +11,7 @@ from diagnostics.lifecycle import run_finished_record
 from diagnostics.models import DiagnosticRun, DiagnosticStep
 from diagnostics.probes.results import WARNING_CODES
 from mailsettings.models import MailAccount
+from tests.factories import account_make
 
 LONG_AGO = timezone.now() - datetime.timedelta(days=60)
 # The step whose failure gives each outcome (what the walk would have written).
@@ -23,13 +24,8 @@ _STEP_OF = {
 
 def make_account(owner, address: str | None = None, **fields) -> MailAccount:
     """An active IMAP account, its settings last changed long ago (so checks of any time after are recorded)."""
-    address = address or owner.email
-    account = MailAccount.objects.create(
-        owner=owner, organization=owner.organization, address=address, address_normalized=address.lower(),
-        protocol="imap", incoming_host="imap.example.test", incoming_port=993, incoming_security="ssl",
-        incoming_username=address, incoming_password="not-the-real-one", smtp_host="smtp.example.test",
-        smtp_port=465, smtp_security="ssl", **fields,
-    )
+    account = account_make(owner, address, **{"incoming_host": "imap.example.test", "smtp_host": "smtp.example.test",
+                                              "smtp_port": 465, "smtp_security": "ssl", **fields})
     MailAccount.objects.filter(pk=account.pk).update(updated_at=LONG_AGO)
     account.refresh_from_db()
     return account

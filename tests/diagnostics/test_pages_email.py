@@ -9,7 +9,7 @@ from diagnostics import walk
 from diagnostics.models import DiagnosticRun
 from locks.services import settings_lock_create
 from mailsettings.models import MailAccount
-from tests.pages_client import SENTINEL, PageClient
+from tests.helpers import SENTINEL, PageClient, signed_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_diagnostics")]
 
@@ -20,8 +20,7 @@ def pages():
     clients = []
 
     def make(user, **headers):
-        client = PageClient(**headers)
-        client.force_login(user)
+        client = signed_in(user, client_class=PageClient, **headers)
         clients.append(client)
         return client
 

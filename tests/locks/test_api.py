@@ -6,7 +6,8 @@ import pytest
 from locks.models import SettingsLock
 from locks.services import settings_lock_create
 from mailsettings.models import MailAccount
-from tests.locks.helpers import LOCKED_MESSAGE, OWN_LOCK_MESSAGE, make_mail_account
+from tests.factories import account_make
+from tests.helpers import LOCKED_MESSAGE, OWN_LOCK_MESSAGE
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +141,7 @@ def assert_locked(response) -> None:
 
 
 def test_a_locked_standard_user_is_refused_on_every_mail_settings_endpoint(api_as, admin_a, user_s):
-    account = make_mail_account(user_s)
+    account = account_make(user_s)
     api_as(admin_a).post(lock_url(user_s))
     client = api_as(user_s)
     for method, url, data in own_account_requests(account):
@@ -157,7 +158,7 @@ def test_a_locked_standard_user_with_no_account_cannot_register_one(api_as, admi
 
 
 def test_the_admin_who_locked_still_manages_the_locked_users_account(api_as, admin_a, user_s):
-    account = make_mail_account(user_s)
+    account = account_make(user_s)
     api_as(admin_a).post(lock_url(user_s))
     client = api_as(admin_a)
     assert client.get(f"/api/v1/mail-accounts/{account.pk}/").status_code == 200
@@ -169,7 +170,7 @@ def test_the_admin_who_locked_still_manages_the_locked_users_account(api_as, adm
 
 
 def test_a_locked_admin_is_refused_their_own_settings_and_cannot_unlock_themselves(api_as, admin_a, admin_b):
-    account = make_mail_account(admin_b)
+    account = account_make(admin_b)
     assert api_as(admin_a).post(lock_url(admin_b)).status_code == 201
     client = api_as(admin_b)
     for method, url, data in own_account_requests(account)[1:]:  # the list still shows them the others' accounts
@@ -181,7 +182,7 @@ def test_a_locked_admin_is_refused_their_own_settings_and_cannot_unlock_themselv
 
 
 def test_a_locked_admin_still_manages_the_other_users_accounts(api_as, admin_a, admin_b, user_s):
-    other = make_mail_account(user_s)
+    other = account_make(user_s)
     api_as(admin_a).post(lock_url(admin_b))
     client = api_as(admin_b)
     url = f"/api/v1/mail-accounts/{other.pk}/"
@@ -192,15 +193,15 @@ def test_a_locked_admin_still_manages_the_other_users_accounts(api_as, admin_a, 
 
 
 def test_a_locked_admins_list_leaves_out_their_own_account(api_as, admin_a, admin_b, user_s):
-    make_mail_account(admin_b)
-    make_mail_account(user_s)
+    account_make(admin_b)
+    account_make(user_s)
     api_as(admin_a).post(lock_url(admin_b))
     body = api_as(admin_b).get("/api/v1/mail-accounts/").json()
     assert [row["address"] for row in body["results"]] == ["user.s@acme.test"]
 
 
 def test_admin_a_unlocks_admin_b_who_gets_their_settings_back(api_as, admin_a, admin_b):
-    account = make_mail_account(admin_b)
+    account = account_make(admin_b)
     api_as(admin_a).post(lock_url(admin_b))
     assert api_as(admin_a).delete(lock_url(admin_b)).status_code == 200
     client = api_as(admin_b)
@@ -221,7 +222,7 @@ def test_an_admin_of_another_organization_cannot_lock_or_unlock_anyone_of_organi
 
 
 def test_an_admin_of_another_organization_sees_nobody_of_organization_1(api_as, admin_a, user_s, admin_x):
-    account = make_mail_account(user_s)
+    account = account_make(user_s)
     settings_lock_create(actor=admin_a, user=user_s)
     client = api_as(admin_x)
     emails = [row["email"] for row in client.get("/api/v1/users/").json()["results"]]

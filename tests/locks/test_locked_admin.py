@@ -4,8 +4,6 @@ Releasing other people's locks stays allowed. Admin B is locked by admin A in ev
 from __future__ import annotations
 
 import pytest
-from django.contrib.messages import get_messages
-from django.test import Client
 from django.urls import reverse
 
 from accounts import services as account_services
@@ -13,6 +11,7 @@ from accounts.models import AuditEvent, User
 from locks.errors import LockedAdminRestricted
 from locks.models import SettingsLock
 from locks.services import settings_lock_create
+from tests.helpers import messages_of, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -26,16 +25,6 @@ PASSWORD = "a long enough new password 42"
 def locked_b(admin_a, admin_b):
     settings_lock_create(actor=admin_a, user=admin_b, reason="investigation")
     return admin_b
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def texts(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def change_data(user, **overrides) -> dict:
@@ -109,18 +98,18 @@ def test_a_locked_admin_cannot_add_a_user_in_the_admin(locked_b):
     client = signed_in(locked_b)
     add = reverse("admin:accounts_user_add")
     page = client.get(add, follow=True)
-    assert page.status_code == 200 and RESTRICTED in texts(page)
+    assert page.status_code == 200 and RESTRICTED in messages_of(page)
     response = client.post(add, {"email": "new@acme.test", "full_name": "New", "role": "standard",
                                  "organization": locked_b.organization_id, "language": "", "password": PASSWORD},
                            follow=True)
-    assert response.status_code == 200 and RESTRICTED in texts(response)
+    assert response.status_code == 200 and RESTRICTED in messages_of(response)
     assert not User.objects.filter(email="new@acme.test").exists()
 
 
 def test_a_locked_admin_cannot_promote_a_user_in_the_admin(locked_b, user_s):
     url = reverse("admin:accounts_user_change", args=[user_s.pk])
     response = signed_in(locked_b).post(url, change_data(user_s, role="admin"), follow=True)
-    assert response.status_code == 200 and RESTRICTED in texts(response)
+    assert response.status_code == 200 and RESTRICTED in messages_of(response)
     user_s.refresh_from_db()
     assert user_s.role == "standard"
     assert not AuditEvent.objects.filter(action="user.updated").exists()
@@ -130,7 +119,7 @@ def test_a_locked_admin_cannot_set_another_admins_password_in_the_admin(locked_b
     url = reverse("admin:auth_user_password_change", args=[admin_a.pk])
     response = signed_in(locked_b).post(url, {"password1": PASSWORD, "password2": PASSWORD,
                                               "usable_password": "true", "set-password": "1"}, follow=True)
-    assert response.status_code == 200 and RESTRICTED in texts(response)
+    assert response.status_code == 200 and RESTRICTED in messages_of(response)
     admin_a.refresh_from_db()
     assert admin_a.check_password("correct horse battery") and not admin_a.check_password(PASSWORD)
     assert not AuditEvent.objects.filter(action="user.password_set").exists()
@@ -140,5 +129,5 @@ def test_a_locked_admin_cannot_lock_anyone_on_the_mail_users_page(locked_b, admi
     url = reverse("admin:locks_mailuser_lock", args=[admin_a.pk])
     response = signed_in(locked_b).post(url, {"reason": ""}, follow=True)
     assert response.status_code == 200
-    assert f"{admin_a.email}: {RESTRICTED}" in texts(response)
+    assert f"{admin_a.email}: {RESTRICTED}" in messages_of(response)
     assert not SettingsLock.objects.filter(user=admin_a).exists()

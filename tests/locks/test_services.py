@@ -19,7 +19,7 @@ from locks.services import (
     settings_lock_release_by_operator,
 )
 from mailsettings.access import mail_settings_check_access
-from tests.locks.helpers import OWN_LOCK_MESSAGE
+from tests.helpers import OWN_LOCK_MESSAGE
 
 pytestmark = pytest.mark.django_db
 

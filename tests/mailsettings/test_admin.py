@@ -4,20 +4,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.messages import get_messages
-from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AuditEvent
 from locks.models import SettingsLock
 from mailsettings.models import MailAccount
-from tests.mailsettings.factories import SENTINEL, account_create
+from tests.factories import account_create
+from tests.helpers import LOCKED_MESSAGE, SENTINEL, messages_of, signed_in
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:mailsettings_mailaccount_changelist")
 ADD = reverse("admin:mailsettings_mailaccount_add")
-LOCKED = "You don't have permission to change these mail settings. Contact your organization's administrator."
 
 
 def change_url(account) -> str:
@@ -26,16 +24,6 @@ def change_url(account) -> str:
 
 def password_url(account) -> str:
     return reverse("admin:mailsettings_mailaccount_password", args=[account.pk])
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def texts(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def form_data(account, **overrides) -> dict:
@@ -156,7 +144,7 @@ def test_adding_a_taken_address_is_a_message_naming_the_holder_not_a_500(admin_a
     }
     response = signed_in(admin_a).post(ADD, data, follow=True)
     assert response.status_code == 200
-    [message] = [m for m in texts(response) if "already configured" in m]
+    [message] = [m for m in messages_of(response) if "already configured" in m]
     assert "user.s@acme.test" in message
     assert SENTINEL not in response.content.decode()
     assert not MailAccount.objects.filter(owner=admin_b).exists()
@@ -187,11 +175,11 @@ def test_a_locked_admin_is_refused_their_own_account_with_the_lock_sentence(admi
     client = signed_in(admin_b)
     for url in (change_url(own), password_url(own)):
         response = client.get(url, follow=True)
-        assert LOCKED in texts(response)
+        assert LOCKED_MESSAGE in messages_of(response)
     response = client.post(change_url(own), form_data(own, incoming_host="evil.example.com"), follow=True)
-    assert LOCKED in texts(response)
+    assert LOCKED_MESSAGE in messages_of(response)
     response = client.post(password_url(own), {"password": "x", "apply_to": "both"}, follow=True)
-    assert LOCKED in texts(response)
+    assert LOCKED_MESSAGE in messages_of(response)
     own.refresh_from_db()
     assert own.incoming_host == "imap.example.com" and own.incoming_password == SENTINEL
 
@@ -205,7 +193,7 @@ def test_a_locked_admins_own_account_is_left_out_of_the_list_and_its_history_ref
     assert "b@example.com" not in client.get(CHANGELIST, {"q": "b@example"}).content.decode()
     history = reverse("admin:mailsettings_mailaccount_history", args=[own.pk])
     response = client.get(history, follow=True)
-    assert LOCKED in texts(response) and "b@example.com" not in response.content.decode()
+    assert LOCKED_MESSAGE in messages_of(response) and "b@example.com" not in response.content.decode()
     # The others' accounts stay in reach: that is the point of a lock.
     assert client.get(reverse("admin:mailsettings_mailaccount_history", args=[accounts["s"].pk])).status_code == 200
     assert client.get(change_url(accounts["s"])).status_code == 200
@@ -217,7 +205,7 @@ def test_the_bulk_actions_turn_accounts_off_and_on(admin_a, accounts):
     response = client.post(CHANGELIST, {"action": "disable_selected", "_selected_action": [account.pk]}, follow=True)
     account.refresh_from_db()
     assert account.status == "disabled"
-    assert any("Turned off" in m for m in texts(response))
+    assert any("Turned off" in m for m in messages_of(response))
     client.post(CHANGELIST, {"action": "enable_selected", "_selected_action": [account.pk]})
     account.refresh_from_db()
     assert account.status == "pending"

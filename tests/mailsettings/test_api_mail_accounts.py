@@ -5,7 +5,8 @@ import pytest
 
 from accounts.models import AuditEvent
 from mailsettings.models import MailAccount
-from tests.mailsettings.factories import SENTINEL, account_create, account_data
+from tests.factories import account_create, account_data
+from tests.helpers import SENTINEL
 
 pytestmark = pytest.mark.django_db
 

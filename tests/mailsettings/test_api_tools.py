@@ -5,7 +5,7 @@ import pytest
 
 from locks.models import SettingsLock
 from mailsettings.discovery import network_answer_forget
-from tests.mailsettings.factories import account_create
+from tests.factories import account_create
 from tests.servers.dns_server import running_dns_server
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.db import connection, connections
 
 from accounts.models import User
 from mailsettings.models import MailAccount
-from tests.mailsettings.factories import account_data
+from tests.factories import account_data
 
 THREADS = 16
 
@@ -147,7 +147,7 @@ def test_an_incoming_and_an_outgoing_password_change_at_the_same_moment_both_sur
     from django.db import transaction
 
     from mailsettings.services import mail_account_password_change
-    from tests.mailsettings.factories import account_create
+    from tests.factories import account_create
 
     account = account_create(user_s)
     incoming_copy = MailAccount.objects.get(pk=account.pk)

@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from mailsettings.models import MailAccount
-from tests.mailsettings.factories import SENTINEL, account_create
+from tests.factories import account_create
+from tests.helpers import SENTINEL
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 
 from accounts.models import AuditEvent
-from tests.mailsettings.factories import SENTINEL, account_data
+from tests.factories import account_data
+from tests.helpers import SENTINEL
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +85,7 @@ def test_an_error_report_of_a_failing_service_shows_no_password(user_s, admin_a,
     from accounts.services import user_set_password
     from locks.services import settings_lock_create
     from mailsettings.services import mail_account_password_change, mail_account_register
-    from tests.mailsettings.factories import account_create
+    from tests.factories import account_create
 
     settings.DEBUG = False  # reports filter variables only outside DEBUG, as in production
     account = account_create(user_s)

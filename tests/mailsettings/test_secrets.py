@@ -4,18 +4,15 @@ from cryptography.fernet import Fernet
 from django.db import connection
 
 from mailsettings.models import MailAccount
+from tests.factories import account_make
+from tests.helpers import SENTINEL
 
 pytestmark = pytest.mark.django_db
 
-SENTINEL = "S3ntinel-Pa55word-%!"
 
 
 def make_account(owner):
-    return MailAccount.objects.create(
-        owner=owner, organization=owner.organization, address="s@acme.test", address_normalized="s@acme.test",
-        incoming_host="imap.acme.test", incoming_port=993, incoming_security="ssl", incoming_username="s@acme.test",
-        incoming_password=SENTINEL, smtp_host="smtp.acme.test", smtp_port=465, smtp_security="ssl",
-    )
+    return account_make(owner, "s@acme.test", incoming_password=SENTINEL)
 
 
 def raw_row(pk):

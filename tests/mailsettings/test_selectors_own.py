@@ -5,7 +5,7 @@ from locks.errors import SettingsLocked
 from locks.models import SettingsLock
 from mailsettings.errors import NoOwnMailSettings
 from mailsettings.selectors import mail_account_own_get
-from tests.mailsettings.factories import account_create
+from tests.factories import account_create
 
 pytestmark = pytest.mark.django_db
 

@@ -21,17 +21,15 @@ from mailsettings.services import (
     mail_account_record_check,
     mail_account_update,
 )
-from tests.mailsettings.factories import SENTINEL, account_create
+from tests.factories import account_create, account_make
+from tests.helpers import SENTINEL
 
 pytestmark = pytest.mark.django_db
 
 
 def raw_account(owner, address="raw@example.com", **extra):
-    return MailAccount.objects.create(
-        owner=owner, organization_id=owner.organization_id, address=address, address_normalized=address,
-        incoming_host="imap.example.com", incoming_port=993, incoming_security="ssl", incoming_username=address,
-        smtp_host="smtp.example.com", smtp_port=587, smtp_security="starttls", **extra,
-    )
+    """A row straight through the ORM, past the service's checks: the database is the last word."""
+    return account_make(owner, address, **extra)
 
 
 def test_the_database_refuses_a_second_active_binding_and_names_the_constraint(user_s, admin_b):

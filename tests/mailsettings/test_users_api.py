@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 
 from locks.services import settings_lock_create
 from mailsettings.services import mail_account_disable
-from tests.locks.helpers import make_mail_account
+from tests.factories import account_make
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ def rows_by_email(body) -> dict:
 
 
 def test_an_admin_lists_every_user_of_their_organization_with_state(api_as, admin_a, admin_b, user_s, admin_x):
-    account = make_mail_account(user_s)
+    account = account_make(user_s)
     settings_lock_create(actor=admin_a, user=user_s, reason="Review")
     body = api_as(admin_a).get(URL).json()
     assert set(body) == {"count", "next", "previous", "results"}
@@ -37,19 +37,19 @@ def test_an_admin_lists_every_user_of_their_organization_with_state(api_as, admi
 
 
 def test_no_password_ever_appears(api_as, admin_a, user_s):
-    make_mail_account(user_s, incoming_password="SENTINEL-pw-1234")
+    account_make(user_s, incoming_password="SENTINEL-pw-1234")
     assert b"SENTINEL" not in api_as(admin_a).get(URL).content
 
 
 def test_a_turned_off_account_shows_its_status_but_is_no_binding(api_as, admin_a, user_s):
-    account = make_mail_account(user_s)
+    account = account_make(user_s)
     mail_account_disable(actor=admin_a, account=account)
     row = rows_by_email(api_as(admin_a).get(URL).json())["user.s@acme.test"]
     assert row["has_mail_account"] is False and row["mail_account"]["status"] == "disabled"
 
 
 def test_it_filters_by_lock_state_binding_and_role(api_as, admin_a, admin_b, user_s):
-    make_mail_account(admin_b)
+    account_make(admin_b)
     settings_lock_create(actor=admin_a, user=user_s)
     client = api_as(admin_a)
     assert list(rows_by_email(client.get(URL, {"locked": "true"}).json())) == ["user.s@acme.test"]
@@ -59,12 +59,12 @@ def test_it_filters_by_lock_state_binding_and_role(api_as, admin_a, admin_b, use
 
 def test_the_query_count_does_not_grow_with_the_users(api_as, admin_a, admin_b, user_s):
     client = api_as(admin_a)
-    make_mail_account(user_s)
+    account_make(user_s)
     settings_lock_create(actor=admin_a, user=user_s)
     client.get(URL)  # the token's first use is recorded once; count the queries after it
     with CaptureQueriesContext(connection) as few:
         client.get(URL)
-    make_mail_account(admin_b)
+    account_make(admin_b)
     settings_lock_create(actor=admin_a, user=admin_b)
     with CaptureQueriesContext(connection) as more:
         client.get(URL)
@@ -72,7 +72,7 @@ def test_the_query_count_does_not_grow_with_the_users(api_as, admin_a, admin_b, 
 
 
 def test_an_admin_of_another_organization_sees_only_their_own(api_as, admin_a, user_s, admin_x):
-    make_mail_account(user_s)
+    account_make(user_s)
     assert list(rows_by_email(api_as(admin_x).get(URL).json())) == ["admin.x@globex.test"]
 
 

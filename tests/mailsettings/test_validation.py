@@ -5,7 +5,8 @@ import pytest
 
 from config.errors import InvalidInput
 from mailsettings.validation import mail_account_clean
-from tests.mailsettings.factories import SENTINEL, account_data
+from tests.factories import account_data
+from tests.helpers import SENTINEL
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +74,7 @@ def test_no_message_quotes_the_password():
 
 
 def test_a_partial_change_checks_only_what_is_given(user_s):
-    from tests.mailsettings.factories import account_create
+    from tests.factories import account_create
 
     account = account_create(user_s)
     assert mail_account_clean(data={"smtp_port": "2525"}, account=account) == {"smtp_port": 2525}
