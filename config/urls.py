@@ -3,7 +3,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
-from diagnostics.metrics.views import metrics
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -16,7 +15,7 @@ api_v1 = [
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("metrics", metrics, name="metrics"),
+    path("", include("diagnostics.metrics.urls")),  # /metrics (config imports no app: URLs by module name)
     path("api/v1/", include(api_v1)),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from diagnostics.probes.results import Code
+from diagnostics.results import Code
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from diagnostics.probes.results import Code, Verdict
+from diagnostics.results import Code, Verdict
 from mailsettings.vocabulary import Protocol
 
 Rule = tuple[re.Pattern[str], Verdict]

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from diagnostics.probes.results import Code, Verdict
+from diagnostics.results import Code, Verdict
 
 MAX_CHALLENGE_CHARS = 4096
 _SCOPE_STATUSES = {"403", "insufficient_scope"}

@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 from diagnostics.advice import advice_for
 from diagnostics.classify import classify_sent_copy
 from diagnostics.models import RunStatus, StepStatus
-from diagnostics.probes.results import Code, SessionResult, Step, StepResult
+from diagnostics.results import Code, SessionResult, Step, StepResult
 from mailsettings.models import AccountStatus
 
 _PASSED_MESSAGES = {

@@ -27,7 +27,7 @@ def outcome_title(code: str | None):
 
 def known_outcomes() -> list[tuple[str, object]]:
     """Every outcome code a check can record, with its sentence (choices of filters)."""
-    from diagnostics.probes.results import Code
+    from diagnostics.results import Code
 
     codes = [str(code) for code in Code if code != Code.OK] + list(_RUN_ERRORS)
     return [(code, outcome_title(code)) for code in codes]

@@ -23,7 +23,7 @@ from diagnostics.health.services import account_status_locked, health_after_chec
 from diagnostics.models import IN_FLIGHT, STEPS_OF_KIND, DiagnosticRun, DiagnosticStep, RunKind, RunStatus, StepStatus
 from diagnostics.notify.models import WebhookEvent
 from diagnostics.notify.subscriptions import organization_listens
-from diagnostics.probes.results import plain
+from diagnostics.results import plain
 from mailsettings.services import mail_account_record_check
 
 logger = logging.getLogger(__name__)

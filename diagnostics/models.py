@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
-from diagnostics.probes.results import Step
+from diagnostics.results import Step
 from mailsettings.models import MailAccount
 
 

@@ -24,6 +24,7 @@ from diagnostics.pages import render_error
 from locks.errors import SettingsLocked
 from mailsettings import selectors as mail_selectors
 from mailsettings.forms import MailAccountForm
+from mailsettings.oauth_providers import provider_display_name
 
 
 @require_POST
@@ -78,7 +79,7 @@ def email_oauth_callback(request: HttpRequest) -> HttpResponse:
                       {"nav": "email", "error": error, "back_url": reverse("email-settings")},
                       status=error.status_code)
     message = _("Your mailbox %(address)s is connected with %(provider)s. It is being checked now.") % {
-        "address": account.address, "provider": account.oauth_credential.provider_name}
+        "address": account.address, "provider": provider_display_name(account.oauth_credential.provider)}
     run = None
     try:
         run, _created = services.diagnostic_run_start(actor=flow.actor, account_id=account.pk)

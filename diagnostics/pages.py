@@ -32,12 +32,13 @@ from diagnostics.forms import DomainDetailsForm, PortCheckForm
 from diagnostics.mail_records_text import describe
 from diagnostics.models import STEPS_OF_KIND, DiagnosticRun, RunKind
 from diagnostics.oauth.offers import SIGN_IN_CODES, oauth_offer_for_account, oauth_offer_for_detection
-from diagnostics.probes.results import Step
+from diagnostics.results import Step
 from locks.errors import SettingsLocked
 from mailsettings import selectors as mail_selectors
 from mailsettings import services as mail_services
 from mailsettings.forms import MailAccountForm, PasswordChangeForm
 from mailsettings.models import MailAccount
+from mailsettings.oauth_providers import provider_display_name
 from mailsettings.vocabulary import Security
 from mailsettings.warnings import account_warnings
 
@@ -218,6 +219,8 @@ def email_settings(request: HttpRequest) -> HttpResponse:
         "nav": "email", "account": account, "warnings": account_warnings(account),
         "in_flight": in_flight, "last_run": last, "last_advice": judge.run_advice(last) if last else [],
         "oauth_offer": oauth_offer_for_account(account), "oauth_sign_in_codes": SIGN_IN_CODES,
+        "oauth_provider_name": (provider_display_name(account.oauth_credential.provider)
+                                if account.auth_method == "oauth2" else ""),
     }
     return render(request, "diagnostics/email_account.html", context)
 

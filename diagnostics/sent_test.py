@@ -10,7 +10,7 @@ from django.conf import settings
 from diagnostics import judge
 from diagnostics.models import STEPS_OF_KIND, RunKind
 from diagnostics.probes import sent_copies
-from diagnostics.probes.results import Code, Step, StepResult
+from diagnostics.results import Code, Step, StepResult
 from diagnostics.sent_test_message import compose, new_message_id
 from mailsettings.vocabulary import Security
 

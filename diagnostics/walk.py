@@ -28,7 +28,7 @@ from diagnostics.probes.dns import resolve_host
 from diagnostics.probes.mail_records import add_mail_records
 from diagnostics.probes.net import ProbeOptions
 from diagnostics.probes.ports import check_port, check_settings
-from diagnostics.probes.results import Code, Step, StepResult
+from diagnostics.results import Code, Step, StepResult
 from mailsettings.addresses import Address
 from mailsettings.discovery import detect
 from mailsettings.ports import ALL_STANDARD_PORTS

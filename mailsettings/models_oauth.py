@@ -85,12 +85,6 @@ class OAuthCredential(models.Model):
         return f"{self.get_provider_display()} · {self.account_email}"
 
     @property
-    def provider_name(self) -> str:
-        from mailsettings.oauth_providers import provider_display_name
-
-        return provider_display_name(self.provider)
-
-    @property
     def scope_list(self) -> list[str]:
         return self.scopes.split()
 

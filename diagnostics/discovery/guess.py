@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from diagnostics.probes import imap, pop3, smtp
 from diagnostics.probes.net import ProbeOptions
-from diagnostics.probes.results import Code, SessionResult, Step
+from diagnostics.results import Code, SessionResult, Step
 from mailsettings import candidates as cands
 from mailsettings import ports
 from mailsettings.candidates import Candidate

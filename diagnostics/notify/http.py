@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from diagnostics.probes.net import ProbeOptions, connect_checked
-from diagnostics.probes.results import Code, ProbeError
 from diagnostics.probes.tls import make_context, server_hostname
+from diagnostics.results import Code, ProbeError
 
 MAX_ANSWER_BYTES = 16 * 1024
 

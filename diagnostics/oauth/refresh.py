@@ -14,13 +14,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from config.celery import app
 from diagnostics.oauth import http
-from diagnostics.probes.results import Code
+from diagnostics.results import Code
 from mailsettings.models import AccountStatus
 from mailsettings.models_oauth import OAuthStatus
 from mailsettings.oauth_providers import oauth_setup
 from mailsettings.oauth_tokens import oauth_credential_locked, oauth_reauth_required, oauth_tokens_store
 from mailsettings.services import mail_account_record_check
+
+# Published by name through the Celery app: the task module imports this one, never the reverse.
+REFRESH_TASK = "diagnostics.tasks_oauth.refresh_token"
 
 logger = logging.getLogger(__name__)
 
@@ -100,13 +104,11 @@ def _schedule_refresh(account_id: int, expires_at: datetime.datetime | None) -> 
     """A task shortly before the new token expires (the beat sweep is the safety net if it is lost)."""
     if expires_at is None:
         return
-    from diagnostics.tasks_oauth import refresh_token
-
     eta = expires_at - datetime.timedelta(seconds=settings.OAUTH_REFRESH_MARGIN)
 
     def publish() -> None:
         try:
-            refresh_token.apply_async(args=[account_id], eta=max(eta, timezone.now()))
+            app.send_task(REFRESH_TASK, args=[account_id], eta=max(eta, timezone.now()))
         except Exception:  # the broker is down: the beat sweep refreshes it in time anyway
             logger.warning("could not schedule the token refresh of account %s", account_id)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from diagnostics.oauth.refresh import ReauthRequired, RefreshUnavailable, oauth_access_token
 from diagnostics.probes import smtp
-from diagnostics.probes.results import Code, SessionResult, Step, StepResult
+from diagnostics.results import Code, SessionResult, Step, StepResult
 from mailsettings.vocabulary import Protocol
 
 _SIGN_IN_STEPS = {Step.LOGIN, Step.SMTP_AUTH}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from diagnostics.probes.results import Code, ProbeError
+from diagnostics.results import Code, ProbeError
 
 RUN_DEADLINE = "run_deadline"
 

@@ -19,7 +19,7 @@ import dns.resolver
 
 from diagnostics.policy import OutboundPolicy
 from diagnostics.probes.deadline import ends_at, timeout_reason
-from diagnostics.probes.results import Code, ProbeError, Step, StepResult
+from diagnostics.results import Code, ProbeError, Step, StepResult
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 HOSTS_FILE = Path("/etc/hosts")

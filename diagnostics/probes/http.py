@@ -22,7 +22,7 @@ import h11
 from diagnostics.probes import tls
 from diagnostics.probes.deadline import ends_at
 from diagnostics.probes.net import ProbeOptions, connect_checked
-from diagnostics.probes.results import Code, ProbeError
+from diagnostics.results import Code, ProbeError
 
 USER_AGENT = "mailbind-discovery/1"
 _REDIRECTS = {301, 302, 303, 307, 308}

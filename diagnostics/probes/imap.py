@@ -31,9 +31,9 @@ from diagnostics.probes.net import (
     SessionRecorder,
     TransportError,
 )
-from diagnostics.probes.results import Code, ProbeError, SessionResult, Step, StepResult
 from diagnostics.probes.session import ProtocolSteps, walk_session
 from diagnostics.probes.wrong_security import explain_tls_failure
+from diagnostics.results import Code, ProbeError, SessionResult, Step, StepResult
 from mailsettings.vocabulary import Protocol, Security
 
 MAX_FOLDERS_IN_DETAILS = 200

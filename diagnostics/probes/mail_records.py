@@ -24,7 +24,7 @@ from diagnostics.policy import OutboundPolicy
 from diagnostics.probes import tls
 from diagnostics.probes.dns import resolver_for
 from diagnostics.probes.net import ConnectionClosed, LineTooLong, ProbeOptions, ReadTimeout, Transcript, open_channel
-from diagnostics.probes.results import Code, ProbeError, StepResult
+from diagnostics.results import Code, ProbeError, StepResult
 
 MTA_STS_PORT = 443
 MAX_POLICY_BYTES = 64 * 1024  # RFC 8461 3.2: a policy is small; more than this is not one

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from diagnostics.policy import OutboundPolicy
 from diagnostics.probes.deadline import RUN_DEADLINE, ends_at, run_deadline_error
 from diagnostics.probes.dns import resolve_addresses, shown_addresses
-from diagnostics.probes.results import Code, ProbeError, SessionResult, Step, StepResult
 from diagnostics.redact import redact_client_line, redact_head, redact_text
+from diagnostics.results import Code, ProbeError, SessionResult, Step, StepResult
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from diagnostics.probes.net import ProbeOptions, connect_checked
-from diagnostics.probes.results import Code, ProbeError, Step, StepResult
+from diagnostics.results import Code, ProbeError, Step, StepResult
 from mailsettings.ports import RECOMMENDED, STANDARD_PORTS
 from mailsettings.vocabulary import Protocol, Security
 from mailsettings.warnings import server_warnings

@@ -15,9 +15,9 @@ from diagnostics.classify import find_inbox, find_sent
 from diagnostics.probes import imap, smtp
 from diagnostics.probes.imap import ImapClient, quote
 from diagnostics.probes.net import ProbeOptions, SessionRecorder
-from diagnostics.probes.results import Code, ProbeError, SessionResult, Step, StepResult
 from diagnostics.probes.session import walk_session
 from diagnostics.probes.smtp import SmtpClient
+from diagnostics.results import Code, ProbeError, SessionResult, Step, StepResult
 from diagnostics.sent_test_message import TestMessage
 from mailsettings.vocabulary import Security
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from diagnostics.probes import tls
 from diagnostics.probes.net import Channel, ProbeOptions, SessionRecorder, SessionStopped, connect_steps, open_channel
-from diagnostics.probes.results import ProbeError, SessionResult, StepResult
 from diagnostics.probes.wrong_security import implicit_tls_check
 from diagnostics.redact import secret_forms
+from diagnostics.results import ProbeError, SessionResult, StepResult
 from mailsettings.vocabulary import Protocol, Security
 
 CredentialStep = Callable[[SessionRecorder, Any], None]

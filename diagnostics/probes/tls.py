@@ -21,7 +21,7 @@ from cryptography.x509.oid import ExtensionOID
 from diagnostics.classify import classify_certificate_error, classify_certificate_expiry, classify_tls_error
 from diagnostics.probes.deadline import timeout_reason
 from diagnostics.probes.net import Channel, ConnectionClosed, ReadTimeout, TransportError
-from diagnostics.probes.results import Code, ProbeError, StepResult
+from diagnostics.results import Code, ProbeError, StepResult
 
 
 def make_context(*, ca_file: str | None = None, verify: bool = True) -> ssl.SSLContext:

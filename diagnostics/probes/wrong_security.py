@@ -22,7 +22,7 @@ from collections.abc import Callable
 from diagnostics.classify import classify_greeting
 from diagnostics.probes import tls
 from diagnostics.probes.net import Channel, IPAddress, ProbeOptions, TransportError, open_channel
-from diagnostics.probes.results import Code, ProbeError, SessionResult, Step, StepResult
+from diagnostics.results import Code, ProbeError, SessionResult, Step, StepResult
 from mailsettings.vocabulary import Protocol, Security
 
 _SECURITY_FIELD = {Protocol.IMAP: "incoming_security", Protocol.POP3: "incoming_security",

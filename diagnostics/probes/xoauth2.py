@@ -14,7 +14,7 @@ import re
 from diagnostics.classify import classify_imap_login, classify_pop3_login, classify_smtp_auth
 from diagnostics.classify_oauth import decode_challenge, oauth_verdict
 from diagnostics.probes.net import SessionRecorder
-from diagnostics.probes.results import Code, ProbeError, Step
+from diagnostics.results import Code, ProbeError, Step
 
 XOAUTH2 = "XOAUTH2"
 OAUTHBEARER = "OAUTHBEARER"

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from diagnostics.lifecycle import run_finished_record
 from diagnostics.models import DiagnosticRun, DiagnosticStep
-from diagnostics.probes.results import WARNING_CODES
+from diagnostics.results import WARNING_CODES
 from mailsettings.models import MailAccount
 from tests.factories import account_make
 

@@ -5,7 +5,7 @@ from django.utils import translation
 from django.utils.functional import Promise
 
 from diagnostics.advice import advice_for
-from diagnostics.probes.results import Code
+from diagnostics.results import Code
 
 EXPECTED_SCENARIOS = {
     Code.OK: None,

@@ -9,7 +9,7 @@ from diagnostics import judge
 from diagnostics.classify import classify_certificate_expiry
 from diagnostics.models import DiagnosticRun, RunTrigger
 from diagnostics.probes import imap, pop3, smtp
-from diagnostics.probes.results import Code, Step
+from diagnostics.results import Code, Step
 from diagnostics.services import accounts_recheck_due
 from tests.diagnostics.probe_options import loopback_options
 from tests.servers import scripted as s

@@ -17,7 +17,7 @@ from diagnostics.classify import (
     find_sent,
     judge_folders,
 )
-from diagnostics.probes.results import Code
+from diagnostics.results import Code
 
 
 @pytest.mark.parametrize(

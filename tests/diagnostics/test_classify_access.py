@@ -5,7 +5,7 @@ the same ("POP3 is deactivated for this account") land on the same code."""
 import pytest
 
 from diagnostics.classify import classify_access_disabled, classify_imap_login, classify_pop3_login, classify_smtp_auth
-from diagnostics.probes.results import Code
+from diagnostics.results import Code
 
 # (server line, where it comes from)
 BY_THE_PERSON = [

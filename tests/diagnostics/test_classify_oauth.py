@@ -6,9 +6,9 @@ import json
 
 from diagnostics.classify import classify_imap_login, classify_pop3_login, classify_smtp_auth
 from diagnostics.classify_oauth import classify_oauth_failure, decode_challenge, oauth_verdict
-from diagnostics.probes.results import Code
 from diagnostics.probes.xoauth2 import oauthbearer_blob, xoauth2_blob
 from diagnostics.redact import secret_forms
+from diagnostics.results import Code
 
 GOOGLE_SCOPES = ["openid", "email", "https://mail.google.com/"]
 

@@ -1,6 +1,6 @@
 """The pure judgment of a run: rows, merging both servers, the verdict, the account status, the advice."""
 from diagnostics import judge
-from diagnostics.probes.results import Code, SessionResult, Step, StepResult
+from diagnostics.results import Code, SessionResult, Step, StepResult
 from mailsettings.vocabulary import Protocol, Security
 
 

@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from diagnostics.policy import OutboundPolicy, check_address, is_address_allowed
-from diagnostics.probes.results import Code, ProbeError
+from diagnostics.results import Code, ProbeError
 
 REFUSED_BY_DEFAULT = [
     "127.0.0.1",

@@ -8,7 +8,7 @@ import pytest
 from diagnostics import walk
 from diagnostics.models import DiagnosticRun, RunKind
 from diagnostics.probes import smtp
-from diagnostics.probes.results import Code, Step
+from diagnostics.results import Code, Step
 from tests.diagnostics.probe_options import loopback_options
 from tests.servers.dovecot import ALICE, BOB
 

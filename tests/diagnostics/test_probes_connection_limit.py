@@ -8,7 +8,7 @@ import time
 import pytest
 
 from diagnostics.probes import imap, pop3
-from diagnostics.probes.results import Code, Step
+from diagnostics.results import Code, Step
 from tests.diagnostics.probe_options import loopback_options
 from tests.servers.dovecot import ALICE, running_dovecot
 from tests.servers.fixtures import _unavailable

@@ -9,7 +9,7 @@ from diagnostics.probes import imap, pop3, smtp
 from diagnostics.probes.deadline import RUN_DEADLINE, ends_at
 from diagnostics.probes.dns import resolve_host
 from diagnostics.probes.ports import check_port
-from diagnostics.probes.results import Code, ProbeError, Step
+from diagnostics.results import Code, ProbeError, Step
 from tests.diagnostics.probe_options import loopback_options
 from tests.servers import scripted as s
 from tests.servers.dns_server import running_dns_server

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from diagnostics.probes.dns import resolve_addresses, resolve_host
-from diagnostics.probes.results import Code, ProbeError, Step
+from diagnostics.results import Code, ProbeError, Step
 from tests.servers.dns_server import running_dns_server
 
 ZONE = {

@@ -6,7 +6,7 @@ import pytest
 
 from diagnostics.probes import imap
 from diagnostics.probes.imap import decode_mutf7, tokenize
-from diagnostics.probes.results import Code, Step
+from diagnostics.results import Code, Step
 from tests.diagnostics.probe_options import loopback_options
 from tests.servers import scripted as s
 from tests.servers.dovecot import ALICE, ALICE_INBOX_MESSAGES, ALICE_SENT_MESSAGES, BOB

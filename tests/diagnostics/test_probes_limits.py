@@ -5,7 +5,7 @@ import tracemalloc
 
 from diagnostics.probes import imap, pop3, smtp
 from diagnostics.probes.ports import check_port
-from diagnostics.probes.results import Code, Step
+from diagnostics.results import Code, Step
 from tests.diagnostics.probe_options import loopback_options
 from tests.servers import scripted as s
 

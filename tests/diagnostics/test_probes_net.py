@@ -9,8 +9,8 @@ import pytest
 
 from diagnostics.probes import imap, smtp
 from diagnostics.probes.net import Channel, LineTooLong, ProbeOptions, ReadTimeout, Transcript
-from diagnostics.probes.results import Code, Step
 from diagnostics.redact import MASK, secret_forms
+from diagnostics.results import Code, Step
 from tests.diagnostics.probe_options import loopback_options
 from tests.servers import scripted as s
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from diagnostics.probes import pop3
-from diagnostics.probes.results import Code, Step
+from diagnostics.results import Code, Step
 from tests.diagnostics.probe_options import loopback_options
 from tests.servers import scripted as s
 from tests.servers.dovecot import ALICE, ALICE_INBOX_MESSAGES

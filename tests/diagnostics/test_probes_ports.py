@@ -10,7 +10,7 @@ import pytest
 
 from diagnostics.probes.net import ProbeOptions
 from diagnostics.probes.ports import check_port, check_settings
-from diagnostics.probes.results import Code, Step
+from diagnostics.results import Code, Step
 from mailsettings.ports import default_port
 from tests.diagnostics.probe_options import loopback_options
 from tests.servers.ports import free_port

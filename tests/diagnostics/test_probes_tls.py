@@ -5,8 +5,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from diagnostics.probes import imap, pop3, smtp
 from diagnostics.probes.net import Transcript, open_channel
-from diagnostics.probes.results import Code, Step
 from diagnostics.probes.tls import make_context, unverified_certificate
+from diagnostics.results import Code, Step
 from tests.diagnostics.probe_options import loopback_options
 from tests.servers import scripted as s
 from tests.servers.ports import free_port

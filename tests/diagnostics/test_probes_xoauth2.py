@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from diagnostics.probes import imap, pop3, smtp, xoauth2
-from diagnostics.probes.results import Code
+from diagnostics.results import Code
 from diagnostics.walk import probe_options
 from tests.oauth_helpers import issue_token
 from tests.servers.dovecot import CAROL

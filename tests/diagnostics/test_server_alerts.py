@@ -10,7 +10,7 @@ from diagnostics import judge, walk
 from diagnostics.alerts import imap_alert
 from diagnostics.models import DiagnosticRun, RunKind
 from diagnostics.probes import imap, pop3
-from diagnostics.probes.results import Code, Step
+from diagnostics.results import Code, Step
 from tests.diagnostics.probe_options import loopback_options
 from tests.servers import scripted as s
 from tests.servers.dovecot import ALERT_TEXT, ALERTED

@@ -56,3 +56,14 @@ def test_the_recheck_takes_the_longest_unchecked_first_up_to_the_limit(user_s, a
     older = make_account(admin_b, address="older@example.test", last_checked_at=week_ago - timedelta(days=1))
     assert services.accounts_recheck_due(limit=2) == 2
     assert set(DiagnosticRun.objects.values_list("account_id", flat=True)) == {never.pk, older.pk}
+
+
+def test_the_tasks_published_by_name_exist_under_that_name():
+    from config.celery import app
+    from diagnostics.notify import queue
+    from diagnostics.oauth.refresh import REFRESH_TASK
+
+    app.loader.import_default_modules()
+    for name in (lifecycle.RUN_TASK, queue.DISPATCH_TASK, queue.EMAIL_TASK, queue.WEBHOOK_TASK,
+                 REFRESH_TASK):
+        assert name in app.tasks, name

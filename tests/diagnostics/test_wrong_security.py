@@ -11,8 +11,8 @@ from diagnostics import walk
 from diagnostics.advice import advice_for
 from diagnostics.models import DiagnosticRun, RunKind
 from diagnostics.probes import imap, pop3, smtp
-from diagnostics.probes.results import Code, Step
 from diagnostics.probes.wrong_security import security_fix
+from diagnostics.results import Code, Step
 from tests.diagnostics.probe_options import loopback_options
 from tests.servers import scripted as s
 from tests.servers.dovecot import ALICE

@@ -2,7 +2,7 @@
 import pytest
 
 from diagnostics.probes.ports import check_settings
-from diagnostics.probes.results import SessionResult
+from diagnostics.results import SessionResult
 from mailsettings.models import MailAccount
 from mailsettings.vocabulary import INCOMING_PROTOCOLS, Protocol, Security
 

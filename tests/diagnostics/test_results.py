@@ -4,7 +4,7 @@ import json
 
 from django.utils.translation import gettext_lazy as _
 
-from diagnostics.probes.results import Code, Step, StepResult, plain
+from diagnostics.results import Code, Step, StepResult, plain
 from mailsettings.vocabulary import Security
 
 
