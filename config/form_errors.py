@@ -19,9 +19,9 @@ def form_add_product_error(
     """Each sentence of `error.fields` goes on its field (renamed through `field_map`; above the form when the form
     has no such field): none is lost.
 
-    An error without `fields` (a conflict, a refusal) is one sentence — `message`, else the error's own — placed
-    on the field the error names in its `field` attribute (address_in_use: T6) when the form has it, else above
-    the form. `summary` also puts the error's general sentence above the form, unless it only repeats a field's.
+    An error without `fields` (a conflict, a refusal) is one sentence — `message`, else the error's own — placed on the
+    field the error names in its `field` attribute (address_in_use, docs/scenarios.md T6) when the form has it, else
+    above the form. `summary` also puts the error's general sentence above the form, unless it only repeats a field's.
     """
     field_map = field_map or {}
     text = str(message if message is not None else error.message)

@@ -310,7 +310,8 @@ def classify_mechanisms(mechanisms: Iterable[str]) -> Verdict:
 # --- settings-level judgments ----------------------------------------------------------------------------
 
 def classify_sent_copy(*, save_sent_copy: bool, provider_saves_sent: bool) -> Verdict:
-    """T8: the CRM appends a copy to Sent while the provider already keeps one -> every mail shows twice."""
+    """docs/scenarios.md T8: the CRM appends a copy to Sent while the provider already keeps one -> every mail
+    shows twice."""
     if save_sent_copy and provider_saves_sent:
         return Verdict(Code.DUPLICATE_SENT_RISK, reason="provider_saves_sent")
     return _OK

@@ -40,7 +40,7 @@ _SKIPPED_MESSAGES = {
 }
 
 # Codes that say the credentials (not the connection) are the problem. plaintext_login_refused is not one: the
-# server would not even look at the password over an unencrypted connection (a security setting, T1).
+# server would not even look at the password over an unencrypted connection (a security setting: docs/scenarios.md, T1).
 AUTH_CODES = frozenset({
     Code.AUTH_INVALID_CREDENTIALS, Code.AUTH_APP_PASSWORD_REQUIRED, Code.AUTH_WEB_LOGIN_REQUIRED,
     Code.AUTH_BASIC_AUTH_DISABLED, Code.SMTP_AUTH_FAILED,

@@ -1,7 +1,8 @@
 """Server-rendered pages of /settings/email/ and /tools/: thin views over the SAME services as the API.
 
 Every rule lives in the services (mailsettings, diagnostics); a refusal is rendered as its sentence — the lock of
-T7/T9 instead of the form, T6 next to the address, validation next to each field — never a code or a traceback.
+T7/T9 (docs/scenarios.md) instead of the form, T6 next to the address, validation next to each field — never a code
+or a traceback.
 Progress of a run: with JavaScript the page polls an HTML fragment every POLL_SECONDS; without it, the page
 reloads itself every REFRESH_SECONDS (<noscript><meta refresh>) until the run has finished, then shows the advice.
 """
@@ -209,7 +210,7 @@ def _with_account(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 @product_errors
 def email_settings(request: HttpRequest) -> HttpResponse:
     user = request.user
-    account = mail_selectors.mail_account_own_get(actor=user)  # locked: the sentence instead of the form (T7/T9)
+    account = mail_selectors.mail_account_own_get(actor=user)  # locked: the sentence instead of the form
     if account is None:
         return _new_account(request)
     if request.method == "POST":

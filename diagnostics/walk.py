@@ -196,7 +196,7 @@ def _walk_account(run: DiagnosticRun, writer: StepWriter) -> None:
     else:
         writer.skip(Step.SMTP_AUTH, because="outgoing_server_unreachable")
 
-    # 10. duplicates: a copy saved by us and one saved by the provider (T8).
+    # 10. duplicates: a copy saved by us and one saved by the provider (docs/scenarios.md, T8).
     saver = sent_copy_saver(domain_provider=provider, smtp_host=account.smtp_host)
     verdict = judge.sent_copy_verdict(save_sent_on_server=account.save_sent_on_server,
                                       provider_saves_sent=provider_saves_sent_mail(saver))

@@ -13,7 +13,8 @@ def mail_settings_check_access(*, actor: User, owner: User) -> None:
 
     - Another organization's user is indistinguishable from none (404, never 403).
     - A standard user reaches only their own settings; an admin reaches every user's of their organization.
-    - A user whose settings are locked is refused their own settings (admin or not): that is the lock (T7/T9).
+    - A user whose settings are locked is refused their own settings (admin or not): that is the lock
+      (docs/scenarios.md T7/T9).
       Other admins still manage the locked user's account: that is the point of the lock.
     """
     if not actor.is_superuser:

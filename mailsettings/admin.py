@@ -380,6 +380,6 @@ class MailAccountAdmin(OrganizationScopedAdmin):
         self._each(request, queryset, services.mail_account_enable, _("Turned on %(address)s."))
 
 
-# The "Security settings > Mail users" page (issue 4) lives in its own module; importing it registers it.
+# The "Security settings > Mail users" page lives in its own module; importing it registers it.
 # The organizations' OAuth clients too.
 from mailsettings import admin_mail_users, admin_oauth  # noqa: E402, F401

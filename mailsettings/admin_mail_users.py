@@ -1,5 +1,5 @@
-"""The Django admin's "Security settings > Mail users" page (scenarios T7/T9): the organization's users with a mail
-binding or a lock, and buttons to lock or unlock their mail settings.
+"""The Django admin's "Security settings > Mail users" page (docs/scenarios.md T7/T9): the organization's users
+with a mail binding or a lock, and buttons to lock or unlock their mail settings.
 
 Stable admin URL names (namespace "admin"):
 - locks_mailuser_changelist  /admin/locks/mailuser/              the list (`?shown=all` for every user)

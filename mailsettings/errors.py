@@ -7,10 +7,10 @@ from config.errors import Conflict, InvalidInput, PermissionDenied
 
 
 class AddressInUse(Conflict):
-    """Scenario T6: the address is bound elsewhere. `holder` goes in the body only for an admin of its org."""
+    """The address is bound elsewhere (docs/scenarios.md T6). `holder` goes in the body only for an admin of its org."""
 
     code = "address_in_use"
-    # Not a validation error, so no `fields` in the body (issue 2); pages and the admin put the sentence here.
+    # Not a validation error, so no `fields` in the body; pages and the admin put the sentence here.
     field = "address"
     default_message = _(
         "This address is already configured with IMAP/POP3 in another account and can't be used here. "

@@ -92,7 +92,8 @@ class MailAccountForm(forms.Form):
         return data
 
     def register(self, *, actor: User, owner: User) -> MailAccount | None:
-        """Register through the service; None with the refusal on the form (T6, validation). A lock propagates."""
+        """Register through the service; None with the refusal on the form (address in use: docs/scenarios.md
+        T6; validation). A lock propagates."""
         if not self.is_valid():
             return None
         try:
@@ -107,9 +108,9 @@ class MailAccountForm(forms.Form):
     error: MailbindError | None = None
 
     def provider_saves_sent(self, *, detection: Detection | None = None) -> bool:
-        """Whether the provider files a copy of each sent mail itself (T8), for the servers on the form as it is
-        shown now: the detected provider (else our table's provider for the address's domain) and the SMTP host on
-        the form. The page shows the duplicate warning from this on every render."""
+        """Whether the provider files a copy of each sent mail itself (docs/scenarios.md T8), for the servers on the
+        form as it is shown now: the detected provider (else our table's provider for the address's domain) and the SMTP
+        host on the form. The page shows the duplicate warning from this on every render."""
         if detection is not None:
             domain_provider = detection.provider
         else:
@@ -146,7 +147,7 @@ class MailAccountForm(forms.Form):
 
 
 class PasswordChangeForm(forms.Form):
-    """A new password for the incoming server, the outgoing one, or both (scenario T4)."""
+    """A new password for the incoming server, the outgoing one, or both (scenario T4 of docs/scenarios.md)."""
 
     apply_to = forms.ChoiceField(
         label=_("Where does the new password apply?"), required=False, widget=forms.RadioSelect,
@@ -158,7 +159,7 @@ class PasswordChangeForm(forms.Form):
 
     def change(self, *, actor: User, account: MailAccount) -> MailAccount | None:
         """Change through the service; None with the refusal on the form. A lock is not the form's business: it
-        propagates, and the page shows the lock's sentence instead of the form (T7/T9)."""
+        propagates, and the page shows the lock's sentence instead of the form (docs/scenarios.md, T7/T9)."""
         if not self.is_valid():
             return None
         try:

@@ -73,7 +73,7 @@ class MailAccount(models.Model):
         verbose_name_plural = _("mail accounts")
         ordering = ["address_normalized", "-created_at"]
         constraints = [
-            # The database is the last word on scenario T6: one active binding per address, service-wide.
+            # The database is the last word on docs/scenarios.md T6: one active binding per address, service-wide.
             models.UniqueConstraint(
                 fields=["address_normalized"],
                 condition=models.Q(disabled_at__isnull=True),

@@ -65,7 +65,7 @@ def mail_account_own_get(*, actor: User) -> MailAccount | None:
     """The actor's own active account, or None when they have not registered one (or turned it off).
 
     Refused for operators (NoOwnMailSettings) and, through mail_settings_check_access, for a user whose own
-    settings are locked, admins included (SettingsLocked: T7/T9)."""
+    settings are locked, admins included (SettingsLocked: scenarios T7/T9 of docs/scenarios.md)."""
     if actor.organization_id is None:
         raise NoOwnMailSettings()
     mail_settings_check_access(actor=actor, owner=actor)

@@ -219,7 +219,7 @@ def mail_account_update(*, actor: User, account: MailAccount, data: Mapping[str,
 def mail_account_password_change(
     *, actor: User, account: MailAccount, password: str, apply_to: str | None = None
 ) -> MailAccount:
-    """Set a new password for the incoming server, the outgoing one, or both (scenario T4).
+    """Set a new password for the incoming server, the outgoing one, or both (scenario T4 of docs/scenarios.md).
 
     `apply_to` defaults to "both" when the account uses the same credentials for sending. Changing only one side
     of a same-credentials account gives SMTP its own credentials, so the other side keeps its password. Computed

@@ -4,7 +4,7 @@ from mailsettings import api as mail_accounts_api
 from mailsettings import api_users
 
 urlpatterns: list = [
-    # mail accounts (issue 3)
+    # mail accounts
     path("mail-accounts/", mail_accounts_api.MailAccountListView.as_view(), name="mail-account-list"),
     path(
         "mail-accounts/<int:account_id>/",
@@ -23,6 +23,6 @@ urlpatterns: list = [
     ),
     path("address-availability/", mail_accounts_api.AddressAvailabilityView.as_view(), name="address-availability"),
     path("providers/detect/", mail_accounts_api.ProviderDetectView.as_view(), name="provider-detect"),
-    # users and their lock state (issue 4)
+    # users and their lock state
     path("users/", api_users.UserListView.as_view(), name="user-list"),
 ]

@@ -57,8 +57,8 @@ def server_warnings(*, side: Any, protocol: str, port: int, security: str) -> li
 
 
 def sent_copy_saver(*, domain_provider: Provider | None, smtp_host: str) -> Provider | None:
-    """Who files a copy of each sent mail by itself (scenario T8): the provider whose SMTP server sends it, else
-    the provider serving the address's domain. The form knows the domain from local knowledge only
+    """Who files a copy of each sent mail by itself (docs/scenarios.md T8): the provider whose SMTP server sends it,
+    else the provider serving the address's domain. The form knows the domain from local knowledge only
     (provider_for_domain); diagnostics pass the provider their detection found. IP literals and "localhost" name no
     provider (the bridge's local address would otherwise make every loopback server "Proton")."""
     if smtp_host and any(ch.isalpha() for ch in smtp_host) and smtp_host != "localhost" and ":" not in smtp_host:
@@ -86,7 +86,7 @@ def settings_warnings(
     if save_sent_on_server:
         provider = sent_copy_saver(domain_provider=provider_for_domain(address_domain), smtp_host=smtp_host)
         if provider is not None and provider.saves_sent_mail:
-            # Scenario T8: the provider files a copy itself, so saving one more shows every sent mail twice.
+            # The provider files a copy itself (docs/scenarios.md, T8), so saving one more shows every sent mail twice.
             found.append(SettingsWarning("duplicate_sent_risk", format_lazy(
                 _("{name} already saves a copy of sent mail in the Sent folder. With \"Save sent mail on the "
                   "server\" on, each sent message will appear twice."),

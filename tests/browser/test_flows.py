@@ -1,9 +1,9 @@
-"""The issue's flows in headless Chromium, each with JavaScript on and off (same end states):
+"""The main flows in headless Chromium, each with JavaScript on and off (same end states):
 
 1. a new user signs in, detects the provider's settings for an address whose domain our DNS server answers,
    corrects them to the loopback Dovecot/aiosmtpd, saves, and watches the diagnostic pass — through a REAL Celery
    worker thread (the `celery_worker` fixture) consuming from the configured broker;
-2. a second user tries the same address and reads the T6 sentence next to it;
+2. a second user tries the same address and reads the address-in-use sentence (docs/scenarios.md T6) next to it;
 3. admin A locks the user on the admin's Mail users page (in a phone-width window), the user (browser in Japanese)
    reloads and reads the lock sentence, admin A unlocks, and the user can edit again.
 

@@ -1,5 +1,8 @@
 """Every code has advice, in the reader's language, tied to the right troubleshooting scenario."""
 
+import re
+from pathlib import Path
+
 import pytest
 from django.utils import translation
 from django.utils.functional import Promise
@@ -47,7 +50,7 @@ EXPECTED_SCENARIOS = {
     Code.SEND_FAILED: "T4",
 }
 
-ISSUE_CODES = [
+API_CODES = [
     "dns_not_found", "port_closed", "port_filtered", "wrong_protocol", "tls_handshake_failed",
     "tls_certificate_invalid", "starttls_unavailable", "plaintext_login_refused", "auth_invalid_credentials",
     "auth_app_password_required", "auth_web_login_required", "auth_basic_auth_disabled",
@@ -63,7 +66,7 @@ ISSUE_CODES = [
 
 
 def test_the_codes_are_exactly_the_ones_of_the_contract():
-    assert sorted(c.value for c in Code) == sorted(ISSUE_CODES)
+    assert sorted(c.value for c in Code) == sorted(API_CODES)
 
 
 @pytest.mark.parametrize("code", list(Code))
@@ -79,6 +82,15 @@ def test_every_code_has_a_title_and_steps(code):
 @pytest.mark.parametrize(("code", "scenario"), EXPECTED_SCENARIOS.items())
 def test_each_code_leads_to_its_scenario(code, scenario):
     assert advice_for(code).scenario == scenario
+
+
+SCENARIOS_DOC = (Path(__file__).resolve().parents[2] / "docs" / "scenarios.md").read_text()
+
+
+@pytest.mark.parametrize(("code", "scenario"), [(c, s) for c, s in EXPECTED_SCENARIOS.items() if s])
+def test_docs_scenarios_names_each_code_under_its_scenario(code, scenario):
+    section = re.search(rf"^## {scenario} .*?(?=^## |\Z)", SCENARIOS_DOC, re.M | re.S)
+    assert section and f"`{code}`" in section.group(0), f"docs/scenarios.md: {scenario} does not name {code}"
 
 
 def test_advice_is_found_by_the_code_string_too():

@@ -1,5 +1,6 @@
 """/settings/email/ through the Django test client: the form, provider detection without JavaScript, saving (which
-starts a run), the account page and its buttons, T6, the lock of T7/T9, and no password ever coming back."""
+starts a run), the account page and its buttons, T6, the lock of T7/T9 (docs/scenarios.md), and no password ever
+coming back."""
 import re
 
 import pytest
@@ -222,7 +223,8 @@ def test_a_locked_user_reads_the_lock_sentence_instead_of_the_form_everywhere(
 
 def test_a_locked_admin_reads_the_lock_on_their_own_settings_but_still_sees_their_users_runs(
         pages, user_s, admin_a, admin_b, make_account, dovecot, smtp_implicit):
-    """T9: the lock binds an admin's own settings like anyone's; managing the organization's users is the admin's."""
+    """docs/scenarios.md T9: the lock binds an admin's own settings like anyone's; managing the organization's
+    users is the admin's."""
     own = make_account(admin_a, address="admin.a@example.test")
     own_run = DiagnosticRun.objects.create(organization=own.organization, account=own, kind="account")
     users = make_account(user_s)

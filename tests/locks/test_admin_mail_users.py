@@ -1,4 +1,4 @@
-"""The Django admin's "Security settings > Mail users" page, through Django's test client (scenarios T7/T9)."""
+"""The Django admin's "Security settings > Mail users" page, through Django's test client (docs/scenarios.md T7/T9)."""
 import re
 
 import pytest

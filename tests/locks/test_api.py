@@ -1,6 +1,6 @@
-"""The lock API and the persona matrix of scenarios T7/T9 — the one matrix of locked users on every mail-settings
-endpoint: A locks S, S is refused everywhere; A locks B, B is refused their own settings, still manages the
-others' and cannot unlock themselves; A unlocks B; X of another organization sees and changes nothing (404)."""
+"""The lock API and the persona matrix of docs/scenarios.md T7/T9 — the one matrix of locked users on every
+mail-settings endpoint: A locks S, S is refused everywhere; A locks B, B is refused their own settings, still manages
+the others' and cannot unlock themselves; A unlocks B; X of another organization sees and changes nothing (404)."""
 import pytest
 
 from locks.models import SettingsLock
@@ -119,7 +119,7 @@ ACCOUNT_BODY = {
 
 
 def own_account_requests(account) -> list[tuple[str, str, dict | None]]:
-    """Every operation a user performs on their own mail settings (issues 3 and 5)."""
+    """Every operation a user performs on their own mail settings ."""
     base = f"/api/v1/mail-accounts/{account.pk}/"
     return [
         ("get", "/api/v1/mail-accounts/", None),
