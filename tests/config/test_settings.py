@@ -50,7 +50,7 @@ def test_production_starts_with_its_secrets():
 
 
 def test_local_settings_generate_keys_once_and_keep_them(tmp_path):
-    from config.env import ensure_local_keys
+    from config.local_keys import ensure_local_keys
 
     dotenv = tmp_path / ".env"
     saved = {k: os.environ.pop(k, None) for k in ("DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS")}
