@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
+from rest_framework.throttling import BaseThrottle
 
 from accounts.errors import EmailTaken, InvalidCredentials, UnknownOrganization
 from accounts.models import ApiToken, AuditEvent, Organization, User, normalize_email
@@ -263,18 +264,11 @@ def organization_by_name(*, name: str) -> Organization:
 
 
 def client_address(request) -> str:
-    """The client's address, for throttling sign-ins per address (pages and API alike).
-
-    REMOTE_ADDR unless TRUSTED_PROXY_COUNT proxies stand in front of the app; then the N-th address from the right
-    of X-Forwarded-For, the one the outermost trusted proxy saw (anything further left is the client's own claim).
-    The rule of DRF's throttles, which get the same number as NUM_PROXIES."""
-    remote = request.META.get("REMOTE_ADDR") or "unknown"
-    count = settings.TRUSTED_PROXY_COUNT
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if count <= 0 or not forwarded.strip():
-        return remote
-    addresses = [address.strip() for address in forwarded.split(",")]
-    return addresses[-min(count, len(addresses))] or remote
+    """The client's address, for throttling sign-ins per address (pages and API alike), by DRF's own rule (its
+    throttles' get_ident): REMOTE_ADDR unless NUM_PROXIES (TRUSTED_PROXY_COUNT) proxies stand in front of the app;
+    then the N-th address from the right of X-Forwarded-For, the one the outermost trusted proxy saw (anything
+    further left is the client's own claim)."""
+    return BaseThrottle().get_ident(request) or request.META.get("REMOTE_ADDR") or "unknown"
 
 
 def _failure_keys(*, email: str, client_address: str) -> tuple[str, str]:

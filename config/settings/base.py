@@ -99,7 +99,8 @@ SIGNIN_FAILURES_PER_EMAIL = env.int("SIGNIN_FAILURES_PER_EMAIL", default=5)
 SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=20)
 SIGNIN_FAILURE_WINDOW = env.int("SIGNIN_FAILURE_WINDOW", default=900)
 # Reverse proxies in front of the app that append to X-Forwarded-For. 0: the client is REMOTE_ADDR (the header is
-# ignored, anyone can send it); N: the N-th address from its right. Sign-in throttles and DRF's (NUM_PROXIES) alike.
+# ignored, anyone can send it); N: the N-th address from its right. DRF's NUM_PROXIES, which the sign-in throttle
+# reads too (accounts.services.client_address).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Languages -----------------------------------------------------------------------------------------------

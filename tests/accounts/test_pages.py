@@ -123,8 +123,13 @@ def _fail_sign_in(client, token, email, forwarded):
                        HTTP_X_FORWARDED_FOR=forwarded)
 
 
+def trust_proxies(settings, count: int) -> None:
+    """What TRUSTED_PROXY_COUNT sets at start-up: DRF's NUM_PROXIES (DRF reloads its settings on the change)."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": count}
+
+
 def test_without_trusted_proxies_a_forged_forwarded_for_does_not_escape_the_address_throttle(browser, settings):
-    settings.TRUSTED_PROXY_COUNT = 0
+    trust_proxies(settings, 0)
     settings.SIGNIN_FAILURES_PER_ADDRESS = 2
     token = _csrf(browser)
     _fail_sign_in(browser, token, "a@acme.test", "198.51.100.1")
@@ -133,7 +138,7 @@ def test_without_trusted_proxies_a_forged_forwarded_for_does_not_escape_the_addr
 
 
 def test_behind_one_trusted_proxy_each_client_address_is_throttled_on_its_own(browser, settings):
-    settings.TRUSTED_PROXY_COUNT = 1
+    trust_proxies(settings, 1)
     settings.SIGNIN_FAILURES_PER_ADDRESS = 2
     token = _csrf(browser)
     # The proxy appends what it saw; the client may put anything before it.
@@ -153,7 +158,7 @@ def test_behind_one_trusted_proxy_each_client_address_is_throttled_on_its_own(br
 def test_the_client_address_counts_trusted_proxies_from_the_right(settings, rf, count, forwarded, expected):
     from accounts.services import client_address
 
-    settings.TRUSTED_PROXY_COUNT = count
+    trust_proxies(settings, count)
     request = rf.get("/", REMOTE_ADDR="127.0.0.9", HTTP_X_FORWARDED_FOR=forwarded)
     assert client_address(request) == expected
 
