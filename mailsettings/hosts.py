@@ -10,18 +10,11 @@ from __future__ import annotations
 import ipaddress
 import re
 
+# IDNA 2008 with the UTS #46 mapping (what browsers and mail clients use), not the standard library's IDNA 2003
+# codec, which maps a few characters such as "ß" differently.
+import idna
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-
-try:  # IDNA 2008 + UTS #46 (what browsers and mail clients use); email-validator already depends on it
-    import idna as _idna
-except ImportError:  # pragma: no cover - exercised only on an install without the package
-    _idna = None
-
-# Which converter turns Unicode labels into xn-- labels: "idna" (IDNA 2008, UTS #46 mapping) or
-# "python-codec" (the standard library's IDNA 2003 codec, which maps a few characters such as "ß"
-# differently and is used only when the idna package is missing).
-IDNA_BACKEND = "idna" if _idna is not None else "python-codec"
 
 MAX_HOST_LENGTH = 253
 MAX_LABEL_LENGTH = 63
@@ -101,12 +94,11 @@ def _ip_literal(host: str) -> str | None:
 def _to_ascii(host: str) -> str:
     if host.isascii():
         return host.lower()
-    if _idna is not None:
-        try:
-            # UTS #46 mapping first: full-width letters and the ideographic full stop "。" become ASCII.
-            host = _idna.uts46_remap(host, std3_rules=False, transitional=False)
-        except _idna.IDNAError as exc:
-            raise _bad_characters() from exc
+    try:
+        # UTS #46 mapping first: full-width letters and the ideographic full stop "。" become ASCII.
+        host = idna.uts46_remap(host, std3_rules=False, transitional=False)
+    except idna.IDNAError as exc:
+        raise _bad_characters() from exc
     return ".".join(_label_to_ascii(label) for label in host.split("."))
 
 
@@ -114,9 +106,7 @@ def _label_to_ascii(label: str) -> str:
     if label.isascii():
         return label.lower()
     try:
-        if _idna is not None:
-            return _idna.alabel(label).decode("ascii")
-        return label.encode("idna").decode("ascii")  # pragma: no cover
+        return idna.alabel(label).decode("ascii")
     except (UnicodeError, ValueError) as exc:  # idna.IDNAError subclasses UnicodeError
         if "too long" in str(exc).lower():
             raise _label_too_long() from exc
@@ -151,9 +141,6 @@ def _check_label(label: str) -> None:
     if label.startswith("xn--"):
         # An xn-- label typed by hand must decode, or the server name can never resolve.
         try:
-            if _idna is not None:
-                _idna.decode(label)
-            else:  # pragma: no cover
-                label.encode("ascii").decode("idna")
+            idna.decode(label)
         except (UnicodeError, ValueError) as exc:
             raise HostError(_("This server name has an xn-- part that is not a valid international name.")) from exc
