@@ -56,8 +56,8 @@ class DiagnosticRunAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
         return self._in_scope(request, obj)
 
     def get_queryset(self, request):
-        # A locked admin's own account is out of their reach (docs/scenarios.md T7/T9), and so are its runs: the one access check
-        # (mailsettings.access) decides, as for the account itself in mailsettings' admin.
+        # A locked admin's own account is out of their reach (docs/scenarios.md T7/T9), and so are its runs: the one
+        # access check (mailsettings.access) decides, as for the account itself in mailsettings' admin.
         runs = super().get_queryset(request).select_related("account", "requested_by")
         if request.user.is_superuser:
             return runs

@@ -19,8 +19,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 from accounts.admin_scoping import OrganizationScopedAdmin
 from config.errors import InvalidInput, MailbindError, NotFound
 from config.form_errors import form_add_product_error
+from locks.models import MailUser
 from mailsettings import password_rule, selectors, services
+from mailsettings.admin_mail_users import MailUserAdmin
+from mailsettings.admin_oauth import OAuthClientAdmin
 from mailsettings.models import MailAccount
+from mailsettings.models_oauth import OAuthClient
 from mailsettings.outcomes import outcome_choices_present, outcome_label
 from mailsettings.validation import mail_account_clean
 from mailsettings.warnings import account_warnings
@@ -96,7 +100,8 @@ class _ServiceRulesForm(forms.ModelForm):
         username.required = False
         username.help_text = _("Leave empty to use the address.")
 
-    def _service_data(self) -> dict[str, Any]:
+    def service_data(self) -> dict[str, Any]:
+        """What the services take from this form (mail_account_register / mail_account_update's `data`)."""
         raise NotImplementedError
 
     def clean(self):
@@ -104,7 +109,7 @@ class _ServiceRulesForm(forms.ModelForm):
         if not self.errors:
             account = self.instance if self.instance.pk else None
             try:
-                values = mail_account_clean(data=self._service_data(), account=account)
+                values = mail_account_clean(data=self.service_data(), account=account)
                 if account is not None and self.acting_on_own_account:
                     missing = password_rule.passwords_missing(account=account, cleaned=values)
                     if missing:
@@ -148,7 +153,7 @@ class MailAccountChangeForm(_ServiceRulesForm):
         model = MailAccount
         fields = SETTINGS_FIELDS
 
-    def _service_data(self) -> dict[str, Any]:
+    def service_data(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.changed_data if name in self.cleaned_data}
 
 
@@ -160,7 +165,7 @@ class MailAccountAddForm(_ServiceRulesForm):
         model = MailAccount
         fields = ["owner", *SETTINGS_FIELDS]
 
-    def _service_data(self) -> dict[str, Any]:
+    def service_data(self) -> dict[str, Any]:
         return {name: value for name, value in self.cleaned_data.items() if name != "owner"}
 
 
@@ -203,6 +208,30 @@ class MailAccountAdmin(OrganizationScopedAdmin):
         "owner", "auth_method", "password", "status", "last_checked_at", "problem", "warnings",
         "disabled_at", "created_at", "updated_at",
     ]
+    fieldsets = [
+        (None, {"fields": ["owner", "address", "protocol", "auth_method", "status", "last_checked_at",
+                           "problem", "warnings", "disabled_at"]}),
+        (_("Incoming server"), {"fields": [
+            "incoming_host", "incoming_port", "incoming_security", "incoming_username", "password",
+            "incoming_password",
+        ]}),
+        (_("Outgoing (SMTP) server"), {"fields": [
+            "smtp_host", "smtp_port", "smtp_security", "smtp_same_credentials", "smtp_username",
+            "smtp_password", "save_sent_on_server",
+        ]}),
+        (_("History"), {"fields": ["created_at", "updated_at"]}),
+    ]
+    # Adding takes the owner and a password, and shows nothing that only a saved account has (as UserAdmin does).
+    add_fieldsets = [
+        (None, {"fields": ["owner", "address", "protocol"]}),
+        (_("Incoming server"), {"fields": [
+            "incoming_host", "incoming_port", "incoming_security", "incoming_username", "incoming_password",
+        ]}),
+        (_("Outgoing (SMTP) server"), {"fields": [
+            "smtp_host", "smtp_port", "smtp_security", "smtp_same_credentials", "smtp_username",
+            "smtp_password", "save_sent_on_server",
+        ]}),
+    ]
 
     # --- forms ----------------------------------------------------------------------------------------------
 
@@ -220,30 +249,7 @@ class MailAccountAdmin(OrganizationScopedAdmin):
         return self.readonly_fields if obj is not None else []
 
     def get_fieldsets(self, request, obj=None):
-        if obj is None:
-            return [
-                (None, {"fields": ["owner", "address", "protocol"]}),
-                (_("Incoming server"), {"fields": [
-                    "incoming_host", "incoming_port", "incoming_security", "incoming_username", "incoming_password",
-                ]}),
-                (_("Outgoing (SMTP) server"), {"fields": [
-                    "smtp_host", "smtp_port", "smtp_security", "smtp_same_credentials", "smtp_username",
-                    "smtp_password", "save_sent_on_server",
-                ]}),
-            ]
-        return [
-            (None, {"fields": ["owner", "address", "protocol", "auth_method", "status", "last_checked_at",
-                               "problem", "warnings", "disabled_at"]}),
-            (_("Incoming server"), {"fields": [
-                "incoming_host", "incoming_port", "incoming_security", "incoming_username", "password",
-                "incoming_password",
-            ]}),
-            (_("Outgoing (SMTP) server"), {"fields": [
-                "smtp_host", "smtp_port", "smtp_security", "smtp_same_credentials", "smtp_username",
-                "smtp_password", "save_sent_on_server",
-            ]}),
-            (_("History"), {"fields": ["created_at", "updated_at"]}),
-        ]
+        return self.add_fieldsets if obj is None else self.fieldsets
 
     @admin.display(description=_("password"))
     def password(self, obj: MailAccount) -> str:
@@ -270,10 +276,10 @@ class MailAccountAdmin(OrganizationScopedAdmin):
     def save_model(self, request, obj: MailAccount, form, change: bool) -> None:
         if change:
             account = MailAccount.objects.select_related("owner", "organization").get(pk=obj.pk)
-            services.mail_account_update(actor=request.user, account=account, data=form._service_data())
+            services.mail_account_update(actor=request.user, account=account, data=form.service_data())
         else:
             account = services.mail_account_register(
-                actor=request.user, owner=form.cleaned_data["owner"], data=form._service_data()
+                actor=request.user, owner=form.cleaned_data["owner"], data=form.service_data()
             )
             obj.pk = account.pk  # the admin's "added" message and redirect use it
 
@@ -380,6 +386,7 @@ class MailAccountAdmin(OrganizationScopedAdmin):
         self._each(request, queryset, services.mail_account_enable, _("Turned on %(address)s."))
 
 
-# The "Security settings > Mail users" page lives in its own module; importing it registers it.
-# The organizations' OAuth clients too.
-from mailsettings import admin_mail_users, admin_oauth  # noqa: E402, F401
+# The "Security settings > Mail users" page: its model is locks' MailUser, its admin composes mailsettings' reads
+# and locks' services (locks may not import mailsettings), so it is registered here with the mail accounts.
+admin.site.register(MailUser, MailUserAdmin)
+admin.site.register(OAuthClient, OAuthClientAdmin)  # the organizations' OAuth clients (mailsettings/admin_oauth.py)

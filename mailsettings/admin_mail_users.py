@@ -29,7 +29,6 @@ from django.utils.translation import gettext_lazy as _
 from accounts.admin_scoping import OrganizationScopedAdmin
 from config.errors import MailbindError
 from locks import services as lock_services
-from locks.models import MailUser
 from mailsettings.mail_users import (
     mail_user_account,
     mail_user_lock,
@@ -166,7 +165,6 @@ def lock_text(user) -> str:
     )
 
 
-@admin.register(MailUser)
 class MailUserAdmin(OrganizationScopedAdmin):
     list_display_links = None
     list_filter = [ShownFilter, LockedFilter, AccountStatusFilter, OutcomeFilter]

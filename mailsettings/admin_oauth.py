@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from django import forms
-from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_scoping import OrganizationScopedAdmin
@@ -58,7 +57,6 @@ class OAuthClientForm(forms.ModelForm):
         return instance
 
 
-@admin.register(OAuthClient)
 class OAuthClientAdmin(OrganizationScopedAdmin):
     form = OAuthClientForm
     list_display = ["provider", "client_id", "tenant", "organization", "updated_at"]
