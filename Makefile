@@ -4,16 +4,24 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint install migrate messages clean bench
+.PHONY: run test lint install install-test migrate messages clean bench
 
+# Runtime dependencies only: what `make run` needs.
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "mailbind needs Python 3.11 or newer"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+# The test tools on top (pytest, Playwright, the test servers, ruff, import-linter): `make test`, `lint`, `bench`.
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
 
 messages: install
 	$(PY) manage.py compilemessages_py
@@ -21,9 +29,9 @@ messages: install
 migrate: install
 	$(PY) manage.py migrate --noinput
 
-# Web server, Celery worker and beat in the foreground; Ctrl-C stops all three.
+# The demo organization, then web server, Celery worker and beat in the foreground; the URL and the demo sign-ins
+# again once all three are up. Ctrl-C stops all three.
 run: messages migrate
-	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --noinput -v0
 	@echo ""
 	@echo "mailbind is starting at http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
@@ -35,7 +43,7 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/
 	@if command -v npm >/dev/null; then npm ci --prefix tests/browser --no-audit --no-fund --silent; \
 	else echo "npm not found: browser tests will skip their accessibility checks"; fi
 
-test: messages tests/browser/node_modules/.package-lock.json
+test: install-test messages tests/browser/node_modules/.package-lock.json
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Throughput of the periodic re-check on loopback servers (needs root for Dovecot), then the health page and its CSV
@@ -43,12 +51,12 @@ test: messages tests/browser/node_modules/.package-lock.json
 # connections of a full guess); each prints ratios against raw limits, asserts no time.
 # BENCH_ARGS="--accounts 48 --concurrency 1,2,4"; HEALTH_BENCH_ARGS="--accounts 100000 --samples 7";
 # DISCOVERY_BENCH_ARGS="--samples 500"; DATABASE_URL / CELERY_BROKER_URL pick PostgreSQL and Redis.
-bench: install
+bench: install-test
 	$(PY) -m tests.benchmarks.recheck_throughput $(BENCH_ARGS)
 	$(PY) -m tests.benchmarks.health_page $(HEALTH_BENCH_ARGS)
 	$(PY) -m tests.benchmarks.discovery_latency $(DISCOVERY_BENCH_ARGS)
 
-lint: install
+lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run

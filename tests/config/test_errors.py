@@ -9,6 +9,16 @@ def test_an_unknown_api_path_answers_404_in_the_error_shape(api_as, user_s):
     assert response.json()["error"]["code"] == "not_found"
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unknown_api_path_answers_the_error_shape_even_in_debug_mode(api, settings, debug):
+    settings.DEBUG = debug
+    for path in ("/api/v1/no-such-thing/", "/api/v2/", "/api/nothing", "/api/v1/mail-accounts/x/y/"):
+        response = api.get(path)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", path
+        assert response.json() == {"error": {"code": "not_found", "message": response.json()["error"]["message"]}}
+        assert b"URLconf" not in response.content
+
+
 def test_a_wrong_method_answers_in_the_error_shape(api_as, user_s):
     response = api_as(user_s).put("/api/v1/me/", {}, format="json")
     assert response.status_code == 405

@@ -68,3 +68,14 @@ def test_local_settings_generate_keys_once_and_keep_them(tmp_path):
             os.environ.pop(key, None)
             if value is not None:
                 os.environ[key] = value
+
+
+def test_the_serverless_broker_connects_without_a_warning_about_its_hostname(caplog):
+    import logging
+
+    from config.celery import app
+
+    caplog.set_level(logging.WARNING)
+    with app.connection_for_write() as connection:
+        connection.clone()  # kombu reads the connection's details, and warned when no host was given
+    assert "No hostname was supplied" not in caplog.text
