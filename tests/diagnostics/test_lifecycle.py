@@ -9,7 +9,8 @@ from django.utils import timezone
 from diagnostics import lifecycle, services, tasks, walk
 from diagnostics.models import STEPS_OF_KIND, DiagnosticRun, RunKind
 
-pytestmark = pytest.mark.usefixtures("loopback_diagnostics")
+# Runs of these tests may reach the loopback servers; the first test needs none of it.
+on_loopback = pytest.mark.usefixtures("loopback_diagnostics")
 
 ACCOUNT_STEPS = [str(name) for name in STEPS_OF_KIND[RunKind.ACCOUNT]]
 
@@ -32,6 +33,7 @@ def test_the_longest_run_outlasts_the_run_tasks_hard_limit_read_from_the_same_se
     assert lifecycle.longest_run_seconds() > 900
 
 
+@on_loopback
 @pytest.mark.django_db
 def test_the_sweep_marks_runs_stuck_in_flight_as_worker_lost(user_s, make_account, settings):
     account = make_account(user_s)
@@ -58,6 +60,7 @@ def test_the_sweep_marks_runs_stuck_in_flight_as_worker_lost(user_s, make_accoun
     assert walking.status == "running" and waiting.status == "queued"
 
 
+@on_loopback
 @pytest.mark.django_db
 def test_a_run_finishing_after_the_sweep_does_not_overwrite_its_verdict(user_s, make_account):
     account = make_account(user_s)
@@ -71,6 +74,7 @@ def test_a_run_finishing_after_the_sweep_does_not_overwrite_its_verdict(user_s, 
     assert account.status == "pending"
 
 
+@on_loopback
 @pytest.mark.django_db
 @pytest.mark.parametrize("given_up_by", ["sweep", "redelivery"])
 def test_a_run_given_up_as_worker_lost_keeps_its_steps_and_skips_the_rest_with_the_reason(
@@ -95,6 +99,7 @@ def test_a_run_given_up_as_worker_lost_keeps_its_steps_and_skips_the_rest_with_t
         assert step.message == "Skipped: the check was interrupted before this step."
 
 
+@on_loopback
 @pytest.mark.django_db(transaction=True)
 def test_a_queued_run_no_worker_took_is_published_again_once_and_a_worker_finishes_it(
         user_s, make_account, settings, celery_worker):
@@ -114,6 +119,7 @@ def test_a_queued_run_no_worker_took_is_published_again_once_and_a_worker_finish
     assert lifecycle.runs_republish_untaken() == 0  # once only
 
 
+@on_loopback
 @pytest.mark.django_db(transaction=True)
 def test_a_request_replaces_a_queued_run_still_untaken_after_it_was_published_again(
         api_as, user_s, make_account, settings):
@@ -131,6 +137,7 @@ def test_a_request_replaces_a_queued_run_still_untaken_after_it_was_published_ag
     assert [s.status for s in lost.steps.all()] == ["skipped"] * len(ACCOUNT_STEPS)
 
 
+@on_loopback
 @pytest.mark.django_db(transaction=True)
 def test_enqueueing_inside_a_transaction_is_refused_instead_of_losing_the_queues_answer(user_s, make_account):
     account = make_account(user_s)
@@ -141,6 +148,7 @@ def test_enqueueing_inside_a_transaction_is_refused_instead_of_losing_the_queues
     assert run.status == "queued"
 
 
+@on_loopback
 @pytest.mark.django_db(transaction=True)
 def test_a_dead_broker_gives_the_run_up_with_every_step_accounted_for(user_s, make_account, broker_unreachable):
     from diagnostics.errors import QueueUnavailable
