@@ -22,9 +22,9 @@ from diagnostics.notify.webhooks import (
 )
 from locks.services import settings_lock_create, settings_lock_release
 from tests.diagnostics.health_helpers import finish_check, make_account
+from tests.helpers import LOOPBACK_NETWORKS
 from tests.servers.webhook_receiver import running_webhook_receiver
 
-LOOPBACK = ["127.0.0.0/8", "::1/128"]
 ALL_EVENTS = ["account.status_changed", "account.settings_changed", "account.locked", "account.unlocked",
               "run.finished"]
 
@@ -32,7 +32,7 @@ ALL_EVENTS = ["account.status_changed", "account.settings_changed", "account.loc
 @pytest.fixture
 def loopback_webhooks(settings, test_ca):
     """Endpoints on loopback are allowed and trust the test CA; retries wait 1 s, then 2, 4..."""
-    settings.WEBHOOKS_ALLOWED_NETWORKS = LOOPBACK
+    settings.WEBHOOKS_ALLOWED_NETWORKS = LOOPBACK_NETWORKS
     settings.WEBHOOKS_CA_FILE = str(test_ca.ca_pem)
     settings.WEBHOOKS_TIMEOUT = 5.0
     settings.NOTIFY_RETRY_BASE = 1.0
@@ -69,7 +69,7 @@ def test_registering_refuses_what_is_not_a_public_https_address(url, settings):
 def test_registering_accepts_a_public_name_and_a_loopback_address_once_allowed(settings):
     settings.WEBHOOKS_ALLOWED_NETWORKS = []
     assert webhook_url_clean(" https://hooks.example.com/mailbind ") == "https://hooks.example.com/mailbind"
-    settings.WEBHOOKS_ALLOWED_NETWORKS = LOOPBACK
+    settings.WEBHOOKS_ALLOWED_NETWORKS = LOOPBACK_NETWORKS
     assert webhook_url_clean("https://127.0.0.1:8443/x") == "https://127.0.0.1:8443/x"
 
 
@@ -281,7 +281,7 @@ def test_a_failing_endpoint_gives_up_after_a_day(admin_a, loopback_webhooks, tes
 def test_an_endpoint_on_a_private_address_is_refused_at_delivery_and_nothing_is_sent(admin_a, settings, test_ca):
     settings.WEBHOOKS_CA_FILE = str(test_ca.ca_pem)
     with running_webhook_receiver(certs=test_ca) as hooks:
-        settings.WEBHOOKS_ALLOWED_NETWORKS = LOOPBACK
+        settings.WEBHOOKS_ALLOWED_NETWORKS = LOOPBACK_NETWORKS
         endpoint, _ = endpoint_for(admin_a, hooks.url())
         settings.WEBHOOKS_ALLOWED_NETWORKS = []  # the operator closed loopback since (or the name now points there)
         delivery = webhook_test_send(actor=admin_a, endpoint=endpoint)
@@ -295,7 +295,7 @@ def test_an_endpoint_on_a_private_address_is_refused_at_delivery_and_nothing_is_
 
 @pytest.mark.django_db
 def test_a_certificate_the_endpoint_cannot_prove_is_an_error_not_a_delivery(admin_a, settings, test_ca):
-    settings.WEBHOOKS_ALLOWED_NETWORKS = LOOPBACK
+    settings.WEBHOOKS_ALLOWED_NETWORKS = LOOPBACK_NETWORKS
     settings.WEBHOOKS_CA_FILE = ""  # the test CA is not trusted
     settings.NOTIFY_RETRY_BASE = 1.0
     with running_webhook_receiver(certs=test_ca) as hooks:
