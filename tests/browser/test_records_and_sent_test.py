@@ -52,18 +52,9 @@ def test_the_domain_details_tool_shows_the_mail_records(open_page, shot, user_s,
 
 
 def _account(owner, dovecot, smtp_implicit, **fields):
-    from mailsettings.models import MailAccount
+    from tests.factories import account_on_test_servers
 
-    values = dict(
-        owner=owner, organization=owner.organization, address="alice@example.test",
-        address_normalized="alice@example.test", protocol="imap", incoming_host="localhost",
-        incoming_port=dovecot.imaps_port, incoming_security="ssl", incoming_username="alice@example.test",
-        incoming_password=dovecot.users["alice@example.test"], smtp_host="localhost", smtp_port=smtp_implicit.port,
-        smtp_security="ssl", smtp_same_credentials=False, smtp_username="alice@example.test",
-        smtp_password=smtp_implicit.users["alice@example.test"],
-    )
-    values.update(fields)
-    return MailAccount.objects.create(**values)
+    return account_on_test_servers(owner, dovecot=dovecot, smtp_implicit=smtp_implicit, **fields)
 
 
 @JS

@@ -4,7 +4,7 @@ import pytest
 
 from diagnostics import walk
 from diagnostics.models import DiagnosticRun, RunKind
-from tests.pages_client import PageClient
+from tests.helpers import PageClient, signed_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_diagnostics")]
 
@@ -17,10 +17,9 @@ RECORDS = {
 
 
 @pytest.fixture
-def signed_in(user_s):
-    client = PageClient()
-    client.force_login(user_s)
-    return client
+def pages_s(user_s):
+    """User S's pages."""
+    return signed_in(user_s, client_class=PageClient)
 
 
 def _serve(dns_server, zone):
@@ -34,39 +33,39 @@ def _serve(dns_server, zone):
     ("ja", ["records.test のメール関連レコード", "送信を許可するサーバー（SPF）", 'badge-record-error">問題<',
             "v=spf1 include:_spf.records.test +all", "世界中のすべてのサーバー", "監視のみ"]),
 ])
-def test_the_domain_details_tool_shows_each_record_with_its_verdict_and_advice(signed_in, dns_server, language,
+def test_the_domain_details_tool_shows_each_record_with_its_verdict_and_advice(pages_s, dns_server, language,
                                                                                texts):
     _serve(dns_server, RECORDS)
-    response = signed_in.post("/tools/domain-details/", {"domain": "records.test"})
+    response = pages_s.post("/tools/domain-details/", {"domain": "records.test"})
     run = DiagnosticRun.objects.get()
     walk.run_execute(run_id=run.pk)
     run.refresh_from_db()
     domain = run.steps.get(name="domain")
     assert (domain.status, domain.code) == ("warning", "mail_records_problem")
-    html = signed_in.get(response["Location"], HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    html = pages_s.get(response["Location"], HTTP_ACCEPT_LANGUAGE=language).content.decode()
     for text in texts:
         assert text in html, text
 
 
-def test_the_account_page_offers_a_test_message_and_shows_what_will_be_sent(signed_in, user_s, make_account):
+def test_the_account_page_offers_a_test_message_and_shows_what_will_be_sent(pages_s, user_s, make_account):
     make_account(user_s)
-    assert 'href="/settings/email/sent-test/"' in signed_in.get("/settings/email/").content.decode()
-    html = signed_in.get("/settings/email/sent-test/").content.decode()
+    assert 'href="/settings/email/sent-test/"' in pages_s.get("/settings/email/").content.decode()
+    html = pages_s.get("/settings/email/sent-test/").content.decode()
     assert "Subject: mailbind: sent-mail test (this message deletes itself)" in html
     assert "From: alice@example.test" in html and "To: alice@example.test" in html
     assert "Message-ID: &lt;mailbind-test.(a unique code)@example.test&gt;" in html
     assert "deleted from the Sent folder and the Inbox" in html
     assert not DiagnosticRun.objects.exists()  # nothing is sent before the person confirms
-    response = signed_in.post("/settings/email/sent-test/")
+    response = pages_s.post("/settings/email/sent-test/")
     run = DiagnosticRun.objects.get()
     assert run.kind == RunKind.SENT_TEST and response["Location"] == f"/settings/email/runs/{run.pk}/"
-    waiting = signed_in.get(response["Location"]).content.decode()
+    waiting = pages_s.get(response["Location"]).content.decode()
     assert "Sending the test message" in waiting and "Copies in the Sent folder" in waiting
 
 
-def test_a_pop3_account_reads_that_pop3_has_no_sent_folder(signed_in, user_s, make_account, dovecot):
+def test_a_pop3_account_reads_that_pop3_has_no_sent_folder(pages_s, user_s, make_account, dovecot):
     make_account(user_s, protocol="pop3", incoming_port=dovecot.pop3s_port)
-    html = signed_in.get("/settings/email/sent-test/").content.decode()
+    html = pages_s.get("/settings/email/sent-test/").content.decode()
     assert "POP3 has no Sent folder" in html and "Send it and count the copies" not in html
-    signed_in.post("/settings/email/sent-test/")
+    pages_s.post("/settings/email/sent-test/")
     assert not DiagnosticRun.objects.exists()
