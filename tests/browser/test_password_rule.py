@@ -13,7 +13,7 @@ REFUSED = "sent only to the server it was entered for"
 
 
 def account_of(user):
-    from tests.mailsettings.factories import account_create
+    from tests.factories import account_create
 
     return account_create(user, address=f"{user.email.split('@')[0]}@example.com")
 
@@ -84,17 +84,12 @@ def test_without_javascript_the_server_still_asks_for_the_password(open_page, sh
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
 def test_the_owner_is_asked_for_the_password_of_the_moved_server_and_the_check_then_passes(
         open_page, shot, js, admin_a, user_s, dovecot, smtp_implicit, celery_worker):
-    from mailsettings.models import MailAccount
     from mailsettings.services import mail_account_update
+    from tests.factories import account_on_test_servers
 
-    account = MailAccount.objects.create(
-        owner=user_s, organization=user_s.organization, address="alice@example.test",
-        address_normalized="alice@example.test", protocol="imap", incoming_host="localhost",
-        incoming_port=dovecot.imaps_port, incoming_security="ssl", incoming_username="alice@example.test",
-        incoming_password=dovecot.users["alice@example.test"], smtp_host="smtp.old-provider.example", smtp_port=465,
-        smtp_security="ssl", smtp_same_credentials=False, smtp_username="alice@example.test",
-        smtp_password="the old provider's password",
-    )
+    account = account_on_test_servers(user_s, dovecot=dovecot, smtp_implicit=smtp_implicit,
+                                      smtp_host="smtp.old-provider.example", smtp_port=465,
+                                      smtp_password="the old provider's password")
     # The organization's outgoing server moved: an admin points the account at it, without the user's password.
     moved = {"smtp_host": "localhost", "smtp_port": smtp_implicit.port}
     mail_account_update(actor=admin_a, account=account, data=moved)

@@ -55,7 +55,7 @@ def test_a_form_body_over_the_upload_limit_is_413_for_the_api_and_the_pages(api,
 
 
 def test_a_patch_form_body_over_the_limit_is_413(api_as, user_s, settings):
-    from tests.mailsettings.factories import account_create
+    from tests.factories import account_create
 
     account = account_create(user_s)
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
@@ -77,7 +77,7 @@ def test_too_many_form_fields_are_400_invalid_for_the_api_and_the_pages(api, api
     assert_error(unraising(api).get(f"{LOGIN_API}?{many_fields(settings)}"), 400, "invalid")
     page = unraising(Client()).post(reverse("login"), many_fields(settings), content_type=kind)
     assert page.status_code == 400 and "more fields" in page.content.decode()
-    from tests.mailsettings.factories import account_create
+    from tests.factories import account_create
 
     account = account_create(user_s)
     patched = unraising(api_as(user_s)).patch(f"/api/v1/mail-accounts/{account.pk}/", many_fields(settings),

@@ -72,7 +72,7 @@ def world(settings, admin_a, admin_b, user_s, admin_x):
     """Objects the generated requests may name, beside the random ids: accounts, runs, a lock."""
     from diagnostics.models import DiagnosticRun
     from locks.services import settings_lock_create
-    from tests.mailsettings.factories import account_create
+    from tests.factories import account_create
 
     own = account_create(user_s, address="s@example.com")
     colleague = account_create(admin_b, address="b@example.com")

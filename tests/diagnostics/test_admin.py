@@ -43,7 +43,7 @@ def test_a_locked_admin_cannot_open_their_own_accounts_runs_in_the_admin(client,
     from django.contrib.messages import get_messages
 
     from locks.models import SettingsLock
-    from tests.mailsettings.factories import account_create
+    from tests.factories import account_create
 
     own = account_create(admin_b)
     run = DiagnosticRun.objects.create(organization=org1, account=own, kind="account", status="failed",

@@ -14,6 +14,7 @@ import pytest
 from diagnostics import walk
 from diagnostics.models import DiagnosticRun, RunKind
 from mailsettings.models import MailAccount
+from tests.factories import account_make
 from tests.servers import scripted as s
 from tests.servers.ports import free_port
 
@@ -69,14 +70,11 @@ def account_for(owner, **fields) -> MailAccount:
     """An account with PASSWORD stored, by default pointing at closed loopback ports (no run reaches anything
     until a change points it somewhere)."""
     values = dict(
-        owner=owner, organization=owner.organization, address=ADDRESS, address_normalized=ADDRESS,
-        protocol="imap", incoming_host="127.0.0.1", incoming_port=free_port(), incoming_security="none",
-        incoming_username=ADDRESS, incoming_password=PASSWORD,
+        incoming_host="127.0.0.1", incoming_port=free_port(), incoming_security="none", incoming_password=PASSWORD,
         smtp_host="127.0.0.1", smtp_port=free_port(), smtp_security="none", smtp_same_credentials=True,
-        smtp_username="", smtp_password="",
     )
     values.update(fields)
-    return MailAccount.objects.create(**values)
+    return account_make(owner, ADDRESS, **values)
 
 
 def check(account) -> dict:

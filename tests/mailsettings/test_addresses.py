@@ -122,7 +122,7 @@ def test_the_domain_keeps_its_idna_2008_form():
 
 @pytest.mark.django_db
 def test_two_mailboxes_differing_by_sharp_s_can_both_be_bound(api_as, user_s, admin_b):
-    from tests.mailsettings.factories import account_data
+    from tests.factories import account_data
 
     first = api_as(user_s).post("/api/v1/mail-accounts/", account_data("straße@example.com"), format="json")
     second = api_as(admin_b).post("/api/v1/mail-accounts/", account_data("strasse@example.com"), format="json")
@@ -138,7 +138,7 @@ def test_the_migration_refolds_stored_local_parts(user_s):
     from django.apps import apps
 
     from mailsettings.models import MailAccount
-    from tests.mailsettings.factories import account_create
+    from tests.factories import account_create
 
     account = account_create(user_s, address="Straße@example.com")
     MailAccount.objects.filter(pk=account.pk).update(address_normalized="strasse@example.com")  # as casefold stored

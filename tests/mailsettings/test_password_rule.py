@@ -12,7 +12,8 @@ from django.urls import reverse
 from accounts.models import AuditEvent
 from mailsettings.models import MailAccount
 from mailsettings.services import mail_account_disable, mail_account_enable, mail_account_record_check
-from tests.mailsettings.factories import SENTINEL, account_create
+from tests.factories import account_create
+from tests.helpers import SENTINEL
 
 pytestmark = pytest.mark.django_db
 
