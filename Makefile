@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# The suite mostly waits on sockets, servers and the worker: several processes (pytest-xdist) overlap the waits.
+TEST_PROCESSES ?= 4
 
 .PHONY: run test lint install install-test migrate messages clean bench
 
@@ -44,7 +46,7 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/
 	else echo "npm not found: browser tests will skip their accessibility checks"; fi
 
 test: install-test messages tests/browser/node_modules/.package-lock.json
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 # Throughput of the periodic re-check on loopback servers (needs root for Dovecot), then the health page and its CSV
 # export with 100,000 accounts, then settings discovery (local hit, network miss under the deadline, probe

@@ -39,6 +39,31 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# pytest-xdist runs the suite in several processes (gw0, gw1...): each gets its own test database (pytest-django
+# suffixes its name) and, on Redis, its own two databases for the broker and the cache, counted down two at a time
+# from the ones given (14/13 → gw1 12/11, gw2 10/9...). A shared broker would let one process's worker take
+# another's runs, and every test clears the cache.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST_WORKER.startswith("gw") and _XDIST_WORKER[2:].isdigit():
+    _offset = 2 * int(_XDIST_WORKER[2:])
+
+    def _own_redis_database(url: str) -> str:
+        scheme, _, rest = url.partition("://")
+        if scheme not in ("redis", "rediss"):
+            return url
+        address, _, database = rest.partition("/")
+        number = int(database.split("?")[0] or 0)
+        query = database.partition("?")[2]
+        return f"{scheme}://{address}/{(number - _offset) % 16}" + (f"?{query}" if query else "")
+
+    CELERY_BROKER_URL = _own_redis_database(CELERY_BROKER_URL)  # noqa: F405
+    # Celery reads the environment variable before Django's setting: both must name this process's database.
+    if os.environ.get("CELERY_BROKER_URL"):
+        os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL
+    CACHES = {**CACHES, "default": {**CACHES["default"]}}  # noqa: F405
+    if isinstance(CACHES["default"].get("LOCATION"), str):
+        CACHES["default"]["LOCATION"] = _own_redis_database(CACHES["default"]["LOCATION"])
+
 # No test may ask the machine's resolver (it is not on loopback): a closed loopback port fails at once instead.
 # Tests that need DNS start tests/servers/dns_server.py and point DNS_NAMESERVERS at it.
 # MAILBIND_TEST_DNS_NAMESERVERS: a loopback DNS server shared by several processes (the benchmarks).
